@@ -1,0 +1,70 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { openArtifactCache } from './cache.ts';
+
+const pexec = promisify(execFile);
+
+describe('artifact cache', () => {
+  it('keys on stage, version, options (any key order) and input bytes', async () => {
+    const cache = openArtifactCache({ dir: await mkdtemp(join(tmpdir(), 'llm-ir-cache-')) });
+    const base = { stage: 'ocr', version: 1, options: { a: 1, b: [1, 2] }, inputs: [new Uint8Array([1, 2, 3])] };
+    expect(cache.key(base)).toBe(cache.key({ ...base, options: { b: [1, 2], a: 1 } }));
+    expect(cache.key(base)).not.toBe(cache.key({ ...base, version: 2 }));
+    expect(cache.key(base)).not.toBe(cache.key({ ...base, stage: 'aug' }));
+    expect(cache.key(base)).not.toBe(cache.key({ ...base, options: { a: 2, b: [1, 2] } }));
+    expect(cache.key(base)).not.toBe(cache.key({ ...base, inputs: [new Uint8Array([1, 2, 4])] }));
+  });
+
+  it('computes once, then hits; counts hits, misses and writes', async () => {
+    const cache = openArtifactCache({ dir: await mkdtemp(join(tmpdir(), 'llm-ir-cache-')) });
+    let calls = 0;
+    const parts = { stage: 'embed', version: 'v1', inputs: ['abc'] };
+    const compute = async () => {
+      calls++;
+      return { vector: [0.5, 0.25] };
+    };
+    const [a, b] = await Promise.all([cache.getOrComputeJson(parts, compute), cache.getOrComputeJson(parts, compute)]);
+    expect(a).toEqual({ vector: [0.5, 0.25] });
+    expect(b).toEqual(a);
+    expect(await cache.getOrComputeJson(parts, compute)).toEqual(a);
+    expect(calls).toBe(1);
+    expect(cache.stats()).toEqual({ hits: 2, misses: 1, writes: 1 });
+    expect(await cache.get({ ...parts, inputs: ['other'] })).toBeUndefined();
+    expect(cache.stats().misses).toBe(2);
+    // a second handle on the same folder (a later run) hits without computing
+    const again = openArtifactCache({ dir: cache.dir });
+    expect(await again.getOrComputeJson(parts, compute)).toEqual(a);
+    expect(again.stats()).toEqual({ hits: 1, misses: 0, writes: 0 });
+  });
+
+  it('is safe when two processes write the same keys at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-cache-'));
+    const script = join(dir, 'writer.mts');
+    const cacheModule = new URL('./cache.ts', import.meta.url).pathname;
+    await writeFile(
+      script,
+      `import { openArtifactCache } from ${JSON.stringify(cacheModule)};
+const cache = openArtifactCache({ dir: ${JSON.stringify(join(dir, 'store'))} });
+const big = 'x'.repeat(1 << 20);
+await Promise.all(Array.from({ length: 40 }, (_, i) => cache.put({ stage: 's', version: 1, inputs: [String(i % 10)] }, big + (i % 10))));
+`,
+    );
+    const tsx = new URL('../../../node_modules/.bin/tsx', import.meta.url).pathname;
+    await Promise.all([pexec(tsx, [script]), pexec(tsx, [script]), pexec(tsx, [script])]);
+    const cache = openArtifactCache({ dir: join(dir, 'store') });
+    for (let i = 0; i < 10; i++) {
+      const data = await cache.get({ stage: 's', version: 1, inputs: [String(i)] });
+      expect(data?.length).toBe((1 << 20) + 1);
+      expect(data?.toString('utf8').endsWith(String(i))).toBe(true);
+    }
+    const shards = await readdir(join(dir, 'store', 's'));
+    const files = (await Promise.all(shards.map((s) => readdir(join(dir, 'store', 's', s))))).flat();
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(files).toHaveLength(10);
+    expect((await readFile(join(dir, 'store', 's', shards[0]!, (await readdir(join(dir, 'store', 's', shards[0]!)))[0]!))).length).toBe((1 << 20) + 1);
+  });
+});

@@ -1,0 +1,145 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './fs-atomic.ts';
+import { hashValue, sha256 } from './hash.ts';
+
+/** What identifies an artifact: the stage that makes it, its version, its options and its inputs. */
+export interface CacheKeyParts {
+  /** Stage name, e.g. `ocr`. */
+  stage: string;
+  /** Version of the stage's code or engine; bump it to invalidate old artifacts. */
+  version: string | number;
+  /** Options that change the output (JSON-serialisable; key order does not matter). */
+  options?: unknown;
+  /** Input bytes, or hashes of them (strings are taken as already-hashed identifiers). */
+  inputs: ReadonlyArray<string | Uint8Array>;
+}
+
+/** Hit/miss counters of a cache. */
+export interface CacheStats {
+  /** Lookups that found an artifact. */
+  hits: number;
+  /** Lookups that found none. */
+  misses: number;
+  /** Artifacts written. */
+  writes: number;
+}
+
+/** A content-addressed artifact cache on disk. */
+export interface ArtifactCache {
+  /** Folder of the cache. */
+  readonly dir: string;
+  /** The key of an artifact: hex SHA-256 over stage, version, options and input hashes. */
+  key(parts: CacheKeyParts): string;
+  /** The artifact stored under a key, or undefined. Counts a hit or a miss. */
+  get(parts: CacheKeyParts): Promise<Buffer | undefined>;
+  /** Stores an artifact (atomic: concurrent writers of one key never leave a torn file). */
+  put(parts: CacheKeyParts, data: string | Uint8Array): Promise<void>;
+  /** Returns the stored artifact or computes, stores and returns it. Concurrent calls for one key in this process compute once. */
+  getOrCompute(parts: CacheKeyParts, compute: () => Promise<string | Uint8Array>): Promise<Buffer>;
+  /** {@link getOrCompute} for JSON values. */
+  getOrComputeJson<T>(parts: CacheKeyParts, compute: () => Promise<T>): Promise<T>;
+  /** True when an artifact exists for these parts (does not count as a hit or miss). */
+  has(parts: CacheKeyParts): Promise<boolean>;
+  /** Counters since the cache was opened. */
+  stats(): CacheStats;
+}
+
+/** Options of {@link openArtifactCache}. */
+export interface ArtifactCacheOptions {
+  /** Folder holding the artifacts (created on first write). */
+  dir: string;
+}
+
+/**
+ * Opens a content-addressed artifact cache. Keys hash the stage name, stage version, options and
+ * input bytes, so an OCR result, an augmented image or an embedding is computed once and reused by
+ * every later run. Files live at `<dir>/<stage>/<key[0..2]>/<key>`; writes go through a temporary
+ * file and a rename, so two processes writing the same key at once both succeed and a reader never
+ * sees half a file.
+ *
+ * @example
+ * ```ts
+ * const cache = openArtifactCache({ dir: '.llm-ir-cache' });
+ * const lines = await cache.getOrComputeJson({ stage: 'ocr', version: 'paddle-4', inputs: [imageSha] }, () => ocr(image));
+ * cache.stats(); // { hits, misses, writes }
+ * ```
+ */
+export function openArtifactCache(options: ArtifactCacheOptions): ArtifactCache {
+  const dir = options.dir;
+  const counters: CacheStats = { hits: 0, misses: 0, writes: 0 };
+  const pending = new Map<string, Promise<Buffer>>();
+  const key = (parts: CacheKeyParts): string =>
+    hashValue({
+      stage: parts.stage,
+      version: String(parts.version),
+      options: parts.options ?? null,
+      inputs: parts.inputs.map((i) => (typeof i === 'string' ? i : sha256(i))),
+    });
+  const pathOf = (parts: CacheKeyParts, k: string) => join(dir, safeStage(parts.stage), k.slice(0, 2), k);
+
+  const read = async (parts: CacheKeyParts, k: string): Promise<Buffer | undefined> => {
+    try {
+      return await readFile(pathOf(parts, k));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  };
+
+  const cache: ArtifactCache = {
+    dir,
+    key,
+    async get(parts) {
+      const data = await read(parts, key(parts));
+      if (data === undefined) counters.misses++;
+      else counters.hits++;
+      return data;
+    },
+    async put(parts, data) {
+      await writeFileAtomic(pathOf(parts, key(parts)), data);
+      counters.writes++;
+    },
+    async has(parts) {
+      try {
+        await stat(pathOf(parts, key(parts)));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    getOrCompute(parts, compute) {
+      const k = key(parts);
+      const inFlight = pending.get(k);
+      if (inFlight) {
+        counters.hits++;
+        return inFlight;
+      }
+      const p = (async () => {
+        const found = await read(parts, k);
+        if (found !== undefined) {
+          counters.hits++;
+          return found;
+        }
+        counters.misses++;
+        const made = await compute();
+        const buf = typeof made === 'string' ? Buffer.from(made) : Buffer.from(made.buffer, made.byteOffset, made.byteLength);
+        await writeFileAtomic(pathOf(parts, k), buf);
+        counters.writes++;
+        return buf;
+      })().finally(() => pending.delete(k));
+      pending.set(k, p);
+      return p;
+    },
+    async getOrComputeJson<T>(parts: CacheKeyParts, compute: () => Promise<T>): Promise<T> {
+      const buf = await cache.getOrCompute(parts, async () => JSON.stringify(await compute()));
+      return JSON.parse(buf.toString('utf8')) as T;
+    },
+    stats: () => ({ ...counters }),
+  };
+  return cache;
+}
+
+function safeStage(stage: string): string {
+  return stage.replace(/[^a-zA-Z0-9._-]/g, '_') || '_';
+}
