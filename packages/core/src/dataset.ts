@@ -106,14 +106,22 @@ export async function loadSamples(path: string, options: { signal?: AbortSignal 
   return { samples, errors };
 }
 
-/** Writes samples as a challenge JSON array (2-space indent, like the official files), atomically. */
-export async function writeChallengeFile(path: string, samples: Iterable<Sample> | AsyncIterable<Sample>): Promise<void> {
+/**
+ * Writes samples as a challenge JSON array, atomically and streaming. The default layout (one-space
+ * indent) is the official files' own, so writing parsed official rows gives back the same bytes.
+ */
+export async function writeChallengeFile(
+  path: string,
+  samples: Iterable<Sample> | AsyncIterable<Sample>,
+  options: { indent?: number } = {},
+): Promise<void> {
+  const pad = ' '.repeat(options.indent ?? 1);
   async function* chunks() {
     let first = true;
     yield '[';
     for await (const s of samples) {
-      const body = JSON.stringify(writeChallengeRow(s), null, 2).replace(/\n/g, '\n  ');
-      yield `${first ? '\n  ' : ',\n  '}${body}`;
+      const body = JSON.stringify(writeChallengeRow(s), null, pad).replace(/\n/g, `\n${pad}`);
+      yield `${first ? `\n${pad}` : `,\n${pad}`}${body}`;
       first = false;
     }
     yield first ? ']' : '\n]';

@@ -1,4 +1,4 @@
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { lstat, open, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { LlmIrError } from './errors.ts';
@@ -38,6 +38,29 @@ export interface ImageInfo {
 }
 
 const TRUNCATED = /truncat|premature end|end of (file|data|stream)|short read|unexpected end|incomplete/i;
+
+/**
+ * True when a JPEG has no end-of-image marker (FF D9) in its last 4 KiB, or a PNG does not end with
+ * its IEND chunk: the file was cut short. Other formats: false (decided by the decoder's message).
+ */
+async function endsEarly(path: string, size: number): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const headLen = Math.min(8, size);
+    const head = Buffer.alloc(headLen);
+    await handle.read(head, 0, headLen, 0);
+    const tailLen = Math.min(4096, size);
+    const tail = Buffer.alloc(tailLen);
+    await handle.read(tail, 0, tailLen, size - tailLen);
+    if (head[0] === 0xff && head[1] === 0xd8) return !tail.includes(Buffer.from([0xff, 0xd9]));
+    if (head.subarray(0, 8).equals(PNG_SIGNATURE)) return !tail.includes(Buffer.from('IEND'));
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 function isInside(root: string, target: string): boolean {
   const rel = relative(root, target);
@@ -90,15 +113,17 @@ export async function checkImage(imagesDir: string, name: string, limits: ImageL
   if (!st.isFile()) throw err('image-unsupported', 'is not a regular file');
   if (st.size === 0) throw err('image-empty', 'file is empty (0 bytes)');
   if (st.size > lim.maxBytes) throw err('image-too-large', `${st.size} bytes exceeds the limit of ${lim.maxBytes}`);
-  const broken = (what: string, cause: unknown) => {
+  const broken = async (what: string, cause: unknown) => {
     const message = (cause as Error).message.split('\n')[0]!;
-    return err(TRUNCATED.test(message) ? 'image-truncated' : 'image-corrupt', `${what} (${message})`, cause);
+    // libvips's message can be lost under concurrency ("Unknown error"), so look at the file's end too
+    const truncated = (await endsEarly(path, st.size)) || TRUNCATED.test(message);
+    return err(truncated ? 'image-truncated' : 'image-corrupt', `${truncated ? 'file ends early: ' : ''}${what} (${message})`, cause);
   };
   let meta: Metadata;
   try {
     meta = await sharp(path, { limitInputPixels: false }).metadata();
   } catch (cause) {
-    throw broken('not a readable image', cause);
+    throw await broken('not a readable image', cause);
   }
   const format = meta.format ?? 'unknown';
   if (!lim.formats.includes(format)) throw err('image-unsupported', `format ${format} is not accepted (${lim.formats.join(', ')})`);
@@ -112,7 +137,7 @@ export async function checkImage(imagesDir: string, name: string, limits: ImageL
     try {
       await sharp(path, { failOn: 'truncated', limitInputPixels: lim.maxPixels }).raw().toBuffer();
     } catch (cause) {
-      throw broken('cannot be decoded', cause);
+      throw await broken('cannot be decoded', cause);
     }
   }
   return { path, bytes: st.size, width, height, format };

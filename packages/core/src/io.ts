@@ -130,7 +130,7 @@ export async function* readJsonArray<T = unknown>(path: string, options: ReadOpt
   const stages = [stripBom(), jsonParser.asStream(), streamArray.asStream()];
   const pipeline = stages[2]!;
   // .pipe() does not forward errors: send any stage's error to the end we read from
-  for (const s of [source, ...stages.slice(0, 2)]) s.on('error', (e) => pipeline.destroy(e));
+  for (const s of [source, ...stages.slice(0, 2)]) s.on('error', (e: Error) => pipeline.destroy(e));
   source.pipe(stages[0]!).pipe(stages[1]!).pipe(pipeline);
   let next = 0;
   try {

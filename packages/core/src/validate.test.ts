@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXPECTED_PROBLEMS, makeBadCorpus, sceneRow } from './__fixtures__/bad-corpus.ts';
+import { EXPECTED_PROBLEMS, makeBadCorpus, sceneRow } from './testing/index.ts';
 import { MIRE_IMAGES, MIRE_TRAIN } from './__fixtures__/shared-data.ts';
 import { loadSamples } from './dataset.ts';
 import { checkImage, resolveImagePath } from './images.ts';

@@ -10,17 +10,17 @@ const INTENT_HEAD = '你是一个电商客服专家，请根据用户与客服�
 const SCENE =
   'Picture 1: <image>\n你是一个电商领域识图专家,可以理解消费者上传的软件截图或实物拍摄图。现在,请你对消费者上传的图片进行分类。你只需要回答图片分类结果,不需要其他多余的话。以下是可以参考的分类标签,分类标签:["实物拍摄(含售后)","商品分类选项","商品头图","商品详情页截图","下单过程中出现异常（显示购买失败浮窗）","订单详情页面","支付页面","消费者与客服聊天页面","评论区截图页面","物流页面-物流列表页面","物流页面-物流跟踪页面","物流页面-物流异常页面","退款页面","退货页面","换货页面","购物车页面","店铺页面","活动页面","优惠券领取页面","账单/账户页面","个人信息页面","投诉举报页面","平台介入页面","外部APP截图","其他类别图片"]。';
 
-/** A scene row for image `name`. */
+/** A challenge scene row (official prompt) for image `name`. */
 export function sceneRow(id: string, name: string, label = '退款页面') {
   return { id, instruction: SCENE, input: '', output: label, image: [name] };
 }
 
-/** An intent row whose dialogue has the given lines (`用户: ...` / `客服: ...`). */
+/** A challenge intent row (official prompt) whose dialogue has the given lines (`用户: ...` / `客服: ...`). */
 export function intentRow(id: string, lines: string[], images: string[], label = '何时上货') {
   return { id, instruction: `${INTENT_HEAD}${lines.map((l) => `${l}\n`).join('')}${INTENT_TAIL}`, input: '', output: label, image: images };
 }
 
-/** Every bad case of the corpus: row index -> the problem code expected there. */
+/** Every bad case of {@link makeBadCorpus}: row index and the problem code expected there. */
 export const EXPECTED_PROBLEMS: Array<{ row: number; code: string; field?: string }> = [
   { row: 1, code: 'image-truncated' },
   { row: 2, code: 'image-empty' },
@@ -36,7 +36,10 @@ export const EXPECTED_PROBLEMS: Array<{ row: number; code: string; field?: strin
   { row: 12, code: 'invalid-row' },
 ];
 
-/** Makes a folder with `images/` (good and broken files) and `bad.json` (good rows 0 and 13, bad rows 1-12). */
+/**
+ * Makes a temporary folder with `images/` (good, truncated, empty, 60000x60000-header, garbage,
+ * link-out files) and `bad.json` (good rows 0 and 13, bad rows 1-12 as {@link EXPECTED_PROBLEMS} lists).
+ */
 export async function makeBadCorpus(): Promise<{ dir: string; file: string; images: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'llm-ir-bad-'));
   const images = join(dir, 'images');

@@ -1,0 +1,5 @@
+/**
+ * Test helpers of `@llm-ir/core`: builders of challenge rows and a corpus of broken inputs, for
+ * packages and users that test their own data handling.
+ */
+export { EXPECTED_PROBLEMS, intentRow, makeBadCorpus, sceneRow } from './bad-corpus.ts';
