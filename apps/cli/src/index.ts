@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { dataCommand } from './commands/data.ts';
+import { evalCommands } from './commands/eval.ts';
 import { CliExit, describeError, EXIT, type CliIo } from './context.ts';
 
 export type { CliIo } from './context.ts';
@@ -13,6 +14,7 @@ export function createProgram(io: CliIo): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   program.addCommand(dataCommand(io));
+  for (const c of evalCommands(io)) program.addCommand(c);
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

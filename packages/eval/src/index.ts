@@ -1,0 +1,16 @@
+export { classificationReport, precisionRecallF1, averageCounts, countLabels, f1Score, accuracyScore, confusionMatrix, uniqueLabels } from './metrics.ts';
+export type { ClassificationReport, ClassScore, AveragedScore, MetricOptions, ZeroDivision, Average, LabelCounts } from './metrics.ts';
+export { scoreChallenge, alignPredictions, MISSING_PREDICTION } from './score.ts';
+export type { ChallengeScore, TaskScore, GoldRow, PredictedRow, ScoreOptions } from './score.ts';
+export { compareRuns, mcnemar } from './compare.ts';
+export type { PairedComparison, PairedDifference, McNemarResult } from './compare.ts';
+export { estimateEffects } from './effects.ts';
+export type { EffectsResult, Effect, FactorialRun } from './effects.ts';
+export { readRunResults, toRunSummary, table1, table2, bestCheckpoint, tableToMarkdown, tableToCsv, tableToHtml } from './ablation.ts';
+export type { RunSummary, RunResult, CheckpointScore, Table } from './ablation.ts';
+export { errorSlices, slicesTable, weakClassesTable } from './slices.ts';
+export type { SliceScore, WeakClass, SliceOptions } from './slices.ts';
+export { renderVegaLiteSvg, configurationsChartSpec, epochChartSpec, confusionHeatmapSpec, perClassF1Spec, effectsChartSpec } from './charts.ts';
+export { renderReport, writeReport } from './report.ts';
+export type { ReportInput } from './report.ts';
+export { loadGold, loadPredictions } from './files.ts';

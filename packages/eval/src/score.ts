@@ -1,0 +1,203 @@
+import { createRng, LlmIrError, type Task } from '@llm-ir/core';
+import { encodeTask, scratch, weightedF1Of, type EncodedTask } from './internal/fast-f1.ts';
+import { percentileSorted } from './internal/stats.ts';
+import { classificationReport, precisionRecallF1, uniqueLabels, type ClassificationReport } from './metrics.ts';
+
+/** A gold row: id, task and canonical label. */
+export interface GoldRow {
+  /** Row id. */
+  id: string;
+  /** Task of the row. */
+  task: Task;
+  /** Gold label. */
+  label: string;
+}
+
+/** A predicted row. */
+export interface PredictedRow {
+  /** Row id. */
+  id: string;
+  /** Predicted label. */
+  label: string;
+}
+
+/** Scores of one task (or of all rows pooled). Fractions in [0, 1]; NaN where a task has no row. */
+export interface TaskScore {
+  /** Weighted F1 (the challenge's metric). */
+  weightedF1: number;
+  /** Macro F1. */
+  macroF1: number;
+  /** Micro F1. */
+  microF1: number;
+  /** Weighted precision. */
+  precision: number;
+  /** Weighted recall. */
+  recall: number;
+  /** Accuracy (missing predictions count as wrong). */
+  accuracy: number;
+  /** Gold rows. */
+  n: number;
+  /** Bootstrap percentile interval of `weightedF1` (null without bootstrap or rows). */
+  ci95: [number, number] | null;
+}
+
+/** The challenge score of a prediction set. */
+export interface ChallengeScore {
+  /** Image-scene task. */
+  scene: TaskScore;
+  /** Dialogue-intent task. */
+  intent: TaskScore;
+  /** Mean of the tasks' weighted F1 (the headline; of the one task present if only one is). */
+  average: number;
+  /** Bootstrap interval of `average` (tasks resampled independently). */
+  averageCi95: [number, number] | null;
+  /** All rows pooled into one label set. */
+  pooled: TaskScore;
+  /** Gold ids with no prediction (scored as wrong). */
+  missing: string[];
+  /** Predicted ids not in the gold (ignored). */
+  unknown: string[];
+  /** Full per-class reports. */
+  reports: { scene: ClassificationReport; intent: ClassificationReport; pooled: ClassificationReport };
+}
+
+/** Options of {@link scoreChallenge}. */
+export interface ScoreOptions {
+  /** Bootstrap resamples for the intervals; 0 turns them off. @default 1000 */
+  resamples?: number;
+  /** Seed of the bootstrap. @default 0 */
+  seed?: number | string;
+  /** Interval coverage. @default 0.95 */
+  confidence?: number;
+}
+
+/** Stand-in label of a missing prediction: scored as wrong, never counted as a class. */
+export const MISSING_PREDICTION = '\u0000missing';
+
+/**
+ * Joins predictions to gold rows by id.
+ *
+ * @throws {LlmIrError} `duplicate-id` when a prediction id repeats.
+ */
+export function alignPredictions(gold: readonly GoldRow[], predictions: readonly PredictedRow[]): { predicted: string[]; missing: string[]; unknown: string[] } {
+  const byId = new Map<string, string>();
+  for (const p of predictions) {
+    if (byId.has(p.id)) throw new LlmIrError({ code: 'duplicate-id', message: `prediction id ${JSON.stringify(p.id)} appears more than once`, id: p.id });
+    byId.set(p.id, p.label);
+  }
+  const goldIds = new Set(gold.map((g) => g.id));
+  const missing: string[] = [];
+  const predicted = gold.map((g) => {
+    const p = byId.get(g.id);
+    if (p === undefined) {
+      missing.push(g.id);
+      return MISSING_PREDICTION;
+    }
+    return p;
+  });
+  const unknown = predictions.filter((p) => !goldIds.has(p.id)).map((p) => p.id);
+  return { predicted, missing, unknown };
+}
+
+function scoredLabels(gold: readonly string[], pred: readonly string[]): string[] {
+  return uniqueLabels(gold, pred.filter((p) => p !== MISSING_PREDICTION));
+}
+
+function interval(values: Float64Array, confidence: number): [number, number] {
+  const sorted = Float64Array.from(values).sort();
+  const a = (1 - confidence) / 2;
+  return [percentileSorted(sorted, a), percentileSorted(sorted, 1 - a)];
+}
+
+function taskScore(report: ClassificationReport, part: { gold: string[]; pred: string[] }, ci: [number, number] | null): TaskScore {
+  // micro F1 counts a missing prediction as a wrong answer (so it equals accuracy, as it does in
+  // scikit-learn when every row has a prediction); the per-class averages leave the stand-in out
+  const micro = part.pred.includes(MISSING_PREDICTION)
+    ? precisionRecallF1(part.gold, part.pred, { labels: [...report.labels, MISSING_PREDICTION], average: 'micro', zeroDivision: 0 }).f1
+    : report.micro.f1;
+  return {
+    weightedF1: report.n ? report.weighted.f1 : Number.NaN,
+    macroF1: report.n ? report.macro.f1 : Number.NaN,
+    microF1: report.n ? micro : Number.NaN,
+    precision: report.n ? report.weighted.precision : Number.NaN,
+    recall: report.n ? report.weighted.recall : Number.NaN,
+    accuracy: report.accuracy,
+    n: report.n,
+    ci95: ci,
+  };
+}
+
+/** Draws `n` indices in [0, n) with replacement. */
+export function resampleIndices(rng: { int(n: number): number }, n: number, out = new Int32Array(n)): Int32Array {
+  for (let i = 0; i < n; i++) out[i] = rng.int(n);
+  return out;
+}
+
+/**
+ * The WWW 2025 challenge score: weighted F1 per task (scene, intent), their mean (the headline;
+ * multiply by 100 for the paper's numbers) and the pooled weighted F1 over all rows, plus macro /
+ * micro F1, weighted precision and recall, accuracy, and seeded bootstrap percentile intervals.
+ * Missing predictions count as wrong and are listed; predictions for unknown ids are listed and
+ * ignored. Label sets per task are the union of gold and predicted labels (scikit-learn's rule).
+ *
+ * @throws {LlmIrError} `duplicate-id` when a prediction id repeats.
+ * @example
+ * ```ts
+ * const s = scoreChallenge(gold, predictions, { resamples: 1000, seed: 0 });
+ * console.log((100 * s.average).toFixed(2), s.averageCi95);
+ * ```
+ */
+export function scoreChallenge(gold: readonly GoldRow[], predictions: readonly PredictedRow[], options: ScoreOptions = {}): ChallengeScore {
+  const { predicted, missing, unknown } = alignPredictions(gold, predictions);
+  const resamples = options.resamples ?? 1000;
+  const confidence = options.confidence ?? 0.95;
+  const rng = createRng(options.seed ?? 0);
+  const byTask = (task: Task | 'pooled') => {
+    const idx = gold.map((g, i) => (task === 'pooled' || g.task === task ? i : -1)).filter((i) => i >= 0);
+    return { gold: idx.map((i) => gold[i]!.label), pred: idx.map((i) => predicted[i]!) };
+  };
+  const parts = { scene: byTask('scene'), intent: byTask('intent'), pooled: byTask('pooled') };
+  const reports = {
+    scene: classificationReport(parts.scene.gold, parts.scene.pred, { labels: scoredLabels(parts.scene.gold, parts.scene.pred), zeroDivision: 0 }),
+    intent: classificationReport(parts.intent.gold, parts.intent.pred, { labels: scoredLabels(parts.intent.gold, parts.intent.pred), zeroDivision: 0 }),
+    pooled: classificationReport(parts.pooled.gold, parts.pooled.pred, { labels: scoredLabels(parts.pooled.gold, parts.pooled.pred), zeroDivision: 0 }),
+  };
+  const present = (['scene', 'intent'] as const).filter((t) => reports[t].n > 0);
+  const average = present.length === 0 ? Number.NaN : present.reduce((a, t) => a + reports[t].weighted.f1, 0) / present.length;
+
+  let ci: Record<'scene' | 'intent' | 'pooled' | 'average', [number, number] | null> = { scene: null, intent: null, pooled: null, average: null };
+  if (resamples > 0 && gold.length > 0) {
+    const enc: Record<'scene' | 'intent' | 'pooled', EncodedTask> = {
+      scene: encodeTask(parts.scene.gold, parts.scene.pred, reports.scene.labels),
+      intent: encodeTask(parts.intent.gold, parts.intent.pred, reports.intent.labels),
+      pooled: encodeTask(parts.pooled.gold, parts.pooled.pred, reports.pooled.labels),
+    };
+    const dist = { scene: new Float64Array(resamples), intent: new Float64Array(resamples), pooled: new Float64Array(resamples), average: new Float64Array(resamples) };
+    const buffers = { scene: new Int32Array(enc.scene.gold.length), intent: new Int32Array(enc.intent.gold.length), pooled: new Int32Array(enc.pooled.gold.length) };
+    const s = { scene: scratch(enc.scene.k), intent: scratch(enc.intent.k), pooled: scratch(enc.pooled.k) };
+    const streams = { scene: rng.fork('scene'), intent: rng.fork('intent'), pooled: rng.fork('pooled') };
+    for (let b = 0; b < resamples; b++) {
+      for (const t of ['scene', 'intent', 'pooled'] as const) {
+        if (enc[t].gold.length === 0) continue;
+        dist[t][b] = weightedF1Of(enc[t], resampleIndices(streams[t], enc[t].gold.length, buffers[t]), s[t]);
+      }
+      dist.average[b] = present.reduce((a, t) => a + dist[t][b]!, 0) / Math.max(1, present.length);
+    }
+    ci = {
+      scene: reports.scene.n ? interval(dist.scene, confidence) : null,
+      intent: reports.intent.n ? interval(dist.intent, confidence) : null,
+      pooled: interval(dist.pooled, confidence),
+      average: present.length ? interval(dist.average, confidence) : null,
+    };
+  }
+  return {
+    scene: taskScore(reports.scene, parts.scene, ci.scene),
+    intent: taskScore(reports.intent, parts.intent, ci.intent),
+    average,
+    averageCi95: ci.average,
+    pooled: taskScore(reports.pooled, parts.pooled, ci.pooled),
+    missing,
+    unknown,
+    reports,
+  };
+}
