@@ -65,6 +65,9 @@ export function epochChartSpec(rows: ReadonlyArray<{ configuration: string; epoc
 
 /** Confusion heatmap of a report (row-normalised colour, counts as text). */
 export function confusionHeatmapSpec(report: ClassificationReport, title = 'Confusion matrix (rows: gold, columns: predicted)'): TopLevelSpec {
+  // rows: classes with gold rows; columns: classes that are gold or predicted somewhere
+  const rows = report.labels.filter((_, i) => report.perClass[i]!.support > 0);
+  const cols = report.labels.filter((_, i) => report.perClass[i]!.support > 0 || report.perClass[i]!.predicted > 0);
   const values: Array<{ gold: string; predicted: string; count: number; share: number }> = [];
   report.confusion.forEach((row, i) => {
     const total = row.reduce((a, b) => a + b, 0);
@@ -72,16 +75,15 @@ export function confusionHeatmapSpec(report: ClassificationReport, title = 'Conf
       if (count > 0) values.push({ gold: report.labels[i]!, predicted: report.labels[j]!, count, share: total ? count / total : 0 });
     });
   });
-  const side = Math.max(200, 18 * report.labels.length);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
-    width: side,
-    height: side,
+    width: Math.max(200, 18 * cols.length),
+    height: Math.max(200, 18 * rows.length),
     data: { values },
     encoding: {
-      x: { field: 'predicted', type: 'nominal', sort: [...report.labels], scale: { domain: [...report.labels] }, axis: { labelAngle: -60 } },
-      y: { field: 'gold', type: 'nominal', sort: [...report.labels], scale: { domain: [...report.labels] } },
+      x: { field: 'predicted', type: 'nominal', sort: cols, scale: { domain: cols }, axis: { labelAngle: -60, labelLimit: 160 } },
+      y: { field: 'gold', type: 'nominal', sort: rows, scale: { domain: rows }, axis: { labelLimit: 160 } },
     },
     layer: [
       { mark: 'rect', encoding: { color: { field: 'share', type: 'quantitative', scale: { scheme: 'blues', domain: [0, 1] }, title: 'share of row' } } },
@@ -101,7 +103,7 @@ export function perClassF1Spec(report: ClassificationReport, title = 'F1 per cla
     data: { values },
     mark: 'bar',
     encoding: {
-      y: { field: 'label', type: 'nominal', sort: { field: 'f1', order: 'ascending' }, title: null },
+      y: { field: 'label', type: 'nominal', sort: { field: 'f1', order: 'ascending' }, title: null, axis: { labelLimit: 160 } },
       x: { field: 'f1', type: 'quantitative', title: 'F1 x 100', scale: { domain: [0, 100] } },
       color: { field: 'support', type: 'quantitative', title: 'support', scale: { scheme: 'greens' } },
       tooltip: [{ field: 'label' }, { field: 'f1' }, { field: 'support' }],
