@@ -56,3 +56,5 @@ export { validateRows, validateFile } from './validate.ts';
 export type { Problem, ValidateOptions } from './validate.ts';
 export { summarizeSamples, numberStats, quantile } from './inspect.ts';
 export type { DatasetSummary, NumberStats } from './inspect.ts';
+export { parseShard, inShard } from './shard.ts';
+export type { Shard } from './shard.ts';

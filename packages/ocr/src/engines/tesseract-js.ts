@@ -1,0 +1,80 @@
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createWorker, OEM } from 'tesseract.js';
+import type { OcrLine } from '@llm-ir/core';
+import type { EngineOptions, OcrEngine, OcrResult } from '../types.ts';
+import { EngineError, finishLines, normalizeBox, prepareImage } from './common.ts';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * tesseract.js reads every language from one `langPath` folder, while each `@tesseract.js-data/*`
+ * package has its own: link the packages' LSTM (best_int) files into one temporary folder.
+ */
+async function npmLangDir(languages: readonly string[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'llm-ir-tessdata-'));
+  for (const lang of languages) {
+    let pkg: string;
+    try {
+      pkg = dirname(require.resolve(`@tesseract.js-data/${lang}/package.json`));
+    } catch (cause) {
+      throw new EngineError('engine-unavailable', `tesseract language data @tesseract.js-data/${lang} is not installed`, { cause });
+    }
+    await symlink(join(pkg, '4.0.0_best_int', `${lang}.traineddata.gz`), join(dir, `${lang}.traineddata.gz`));
+  }
+  return dir;
+}
+
+/**
+ * tesseract.js 7 (WebAssembly tesseract 5, LSTM) with `chi_sim` + `eng` data from npm: no CDN, no
+ * download, nothing written into the working folder.
+ */
+export async function createTesseractJsEngine(options: EngineOptions = {}): Promise<OcrEngine> {
+  const languages = options.languages ?? ['chi_sim', 'eng'];
+  const langPath = await npmLangDir(languages);
+  let worker: Awaited<ReturnType<typeof createWorker>>;
+  try {
+    worker = await createWorker([...languages], OEM.LSTM_ONLY, { langPath, gzip: true, cacheMethod: 'none', errorHandler: () => {} });
+    await worker.setParameters({ tessedit_pageseg_mode: String(options.psm ?? 3) as never, preserve_interword_spaces: '1' });
+  } catch (cause) {
+    await rm(langPath, { recursive: true, force: true });
+    throw new EngineError('engine-unavailable', `cannot start tesseract.js: ${(cause as Error).message ?? String(cause)}`, { cause });
+  }
+  const upscale = { upscale: options.upscale ?? 2, upscaleBelow: options.upscaleBelow ?? 1200 };
+  const id = `tesseract.js@7.0.0(${languages.join('+')},4.0.0_best_int,psm${options.psm ?? 3})`;
+  return {
+    name: 'tesseract',
+    id,
+    async recognize(image, opts = {}): Promise<OcrResult> {
+      opts.signal?.throwIfAborted();
+      const t0 = performance.now();
+      const p = await prepareImage(image, upscale);
+      const input = typeof p.input === 'string' ? p.input : Buffer.from(p.input);
+      let page;
+      try {
+        page = (await worker.recognize(input, {}, { blocks: true, text: false })).data;
+      } catch (cause) {
+        throw new EngineError('ocr-failed', `tesseract.js failed: ${String((cause as Error)?.message ?? cause)}`, { cause });
+      }
+      const W = p.width * p.scale;
+      const H = p.height * p.scale;
+      const lines: OcrLine[] = [];
+      for (const block of page.blocks ?? []) {
+        for (const para of block.paragraphs) {
+          for (const line of para.lines) {
+            const b = line.bbox;
+            lines.push({ text: line.text, confidence: line.confidence / 100, box: normalizeBox(b.x0, b.y0, b.x1, b.y1, W, H) });
+          }
+        }
+      }
+      const done = finishLines(lines);
+      return { lines: done, text: done.map((l) => l.text).join('\n'), engine: id, ms: performance.now() - t0, width: p.width, height: p.height };
+    },
+    async close() {
+      await worker.terminate();
+      await rm(langPath, { recursive: true, force: true });
+    },
+  };
+}

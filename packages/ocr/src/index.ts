@@ -1,0 +1,13 @@
+export { createOcrPool } from './pool.ts';
+export type { OcrPool, OcrPoolOptions } from './pool.ts';
+export { createEngine } from './engines/index.ts';
+export { parseTesseractTsv } from './engines/tesseract-cli.ts';
+export { readingOrder } from './engines/common.ts';
+export { OCR_ENGINES } from './types.ts';
+export type { OcrEngine, OcrEngineName, OcrResult, EngineOptions } from './types.ts';
+export { ocrImages, ocrDataset } from './run.ts';
+export type { ImageOcr, OcrImagesOptions, OcrDatasetOptions } from './run.ts';
+export { filterOcr, isStatusBarLine, isMaskedOrGarbled } from './filters.ts';
+export type { OcrFilterOptions, DropReason } from './filters.ts';
+export { applyOcr, formatOcrText, formatBox, parseBoxes, stripOcr, jitterBoxes, OCR_OPEN, OCR_CLOSE } from './prompt.ts';
+export type { ApplyOcrOptions, OcrFormat } from './prompt.ts';

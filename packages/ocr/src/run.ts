@@ -1,0 +1,142 @@
+import { readFile } from 'node:fs/promises';
+import {
+  checkImage,
+  inShard,
+  type LlmIrError,
+  type Shard,
+  sha256,
+  startProgress,
+  type ArtifactCache,
+  type ImageLimits,
+  type ProgressCallback,
+  type Sample,
+} from '@llm-ir/core';
+import { toOcrError, type OcrPool } from './pool.ts';
+import type { EngineOptions, OcrResult } from './types.ts';
+
+/** One image's outcome. */
+export type ImageOcr =
+  | { ok: true; image: string; sha256: string; result: OcrResult; cached: boolean }
+  | { ok: false; image: string; error: LlmIrError };
+
+/** Options of {@link ocrImages}. */
+export interface OcrImagesOptions {
+  /** The engines to use. */
+  pool: OcrPool;
+  /** Folder image names resolve in (names are checked not to leave it). Without it, names are paths. */
+  imagesDir?: string;
+  /** Artifact cache: a second run over the same images does no OCR. */
+  cache?: ArtifactCache;
+  /** Engine options that change the output (part of the cache key). */
+  engineOptions?: EngineOptions;
+  /** Limits checked before OCR (bytes, pixels, format). */
+  imageLimits?: ImageLimits;
+  /** Images in flight at once (bounded queue; more images wait). @default 2 x pool size */
+  maxInFlight?: number;
+  /** Only this shard of the (sorted, de-duplicated) images. */
+  shard?: Shard;
+  /** Progress events (`stage: 'ocr'`). */
+  onProgress?: ProgressCallback;
+  /** Cancels the run; results so far stay in the cache. */
+  signal?: AbortSignal;
+}
+
+/**
+ * OCRs images with a pool, in input order, with at most `maxInFlight` images read and queued at
+ * once (backpressure). Each image is checked first (inside the folder, present, not empty, within
+ * limits, decodable): a bad image gives an error result and the rest go on. Results come from the
+ * cache when the same bytes were OCRed before with the same engine and options.
+ *
+ * @example
+ * ```ts
+ * for await (const r of ocrImages(['a.jpg', 'b.png'], { pool, imagesDir: 'images', cache })) {
+ *   if (r.ok) console.log(r.image, r.result.text); else console.error(r.error.message);
+ * }
+ * ```
+ */
+export async function* ocrImages(images: Iterable<string> | AsyncIterable<string>, options: OcrImagesOptions): AsyncGenerator<ImageOcr> {
+  const { pool } = options;
+  const maxInFlight = Math.max(1, options.maxInFlight ?? 2 * pool.size);
+  const list: string[] = [];
+  for await (const name of images) list.push(name);
+  const mine = options.shard ? list.filter((_, i) => inShard(i, options.shard)) : list;
+  const progress = startProgress('ocr', options.onProgress, { total: mine.length, unit: 'image' });
+  const run = async (name: string): Promise<ImageOcr> => {
+    try {
+      options.signal?.throwIfAborted();
+      const path = options.imagesDir === undefined ? name : (await checkImage(options.imagesDir, name, { decode: true, ...options.imageLimits })).path;
+      const bytes = await readFile(path);
+      const hash = sha256(bytes);
+      const parts = { stage: 'ocr', version: pool.engineId, options: options.engineOptions ?? {}, inputs: [hash] };
+      if (options.cache) {
+        const hit = await options.cache.get(parts);
+        if (hit) return { ok: true, image: name, sha256: hash, result: { ...(JSON.parse(hit.toString('utf8')) as OcrResult), ms: 0 }, cached: true };
+      }
+      const result = await pool.recognize(bytes, options.signal ? { signal: options.signal } : {});
+      const stored = { ...result, ms: Math.round(result.ms) };
+      if (options.cache) await options.cache.put(parts, JSON.stringify(stored));
+      return { ok: true, image: name, sha256: hash, result: stored, cached: false };
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      return { ok: false, image: name, error: toOcrError(error, name) };
+    }
+  };
+  const window: Array<Promise<ImageOcr>> = [];
+  let next = 0;
+  try {
+    while (next < mine.length || window.length > 0) {
+      while (next < mine.length && window.length < maxInFlight) window.push(run(mine[next++]!));
+      const r = await window.shift()!;
+      if (r.ok) progress.advance();
+      else progress.fail();
+      yield r;
+    }
+  } finally {
+    progress.end();
+  }
+}
+
+/** Options of {@link ocrDataset}. */
+export interface OcrDatasetOptions extends Omit<OcrImagesOptions, 'imagesDir'> {
+  /** Folder of the samples' images. */
+  imagesDir: string;
+}
+
+/**
+ * Attaches OCR to every image of every sample: `image.sha256` is set and `sample.ocr[sha256]` holds
+ * the lines. Images shared by several rows are OCRed once. With a shard, only that shard's rows
+ * (every n-th row in input order) are processed and returned. Failed images are listed in `errors`
+ * with the rows that use them; those rows keep no OCR for that image.
+ */
+export async function ocrDataset(samples: readonly Sample[], options: OcrDatasetOptions): Promise<{ samples: Sample[]; errors: Array<{ image: string; rows: string[]; error: LlmIrError }>; cached: number }> {
+  const { shard, ...imageOptions } = options;
+  const rows = samples.filter((_, i) => inShard(i, shard));
+  const names = [...new Set(rows.flatMap((s) => s.turns.flatMap((t) => t.images.map((i) => i.path))))].sort();
+  const results = new Map<string, ImageOcr>();
+  let cached = 0;
+  for await (const r of ocrImages(names, imageOptions)) {
+    results.set(r.image, r);
+    if (r.ok && r.cached) cached++;
+  }
+  const usedBy = new Map<string, string[]>();
+  const out: Sample[] = [];
+  for (const s of rows) {
+    const ocr: NonNullable<Sample['ocr']> = { ...s.ocr };
+    const turns = s.turns.map((t) => ({
+      ...t,
+      images: t.images.map((img) => {
+        const r = results.get(img.path);
+        if (!r) return img;
+        if (!r.ok) {
+          usedBy.set(img.path, [...(usedBy.get(img.path) ?? []), s.id]);
+          return img;
+        }
+        ocr[r.sha256] = r.result.lines;
+        return { ...img, sha256: r.sha256 };
+      }),
+    }));
+    out.push({ ...s, turns, ...(Object.keys(ocr).length ? { ocr } : {}) });
+  }
+  const errors = [...results.values()].filter((r): r is Extract<ImageOcr, { ok: false }> => !r.ok).map((r) => ({ image: r.image, rows: usedBy.get(r.image) ?? [], error: r.error }));
+  return { samples: out, errors, cached };
+}
