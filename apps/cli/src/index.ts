@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { dataCommand } from './commands/data.ts';
 import { evalCommands } from './commands/eval.ts';
+import { ocrCommand } from './commands/ocr.ts';
 import { CliExit, describeError, EXIT, type CliIo } from './context.ts';
 
 export type { CliIo } from './context.ts';
@@ -15,6 +16,7 @@ export function createProgram(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   program.addCommand(dataCommand(io));
   for (const c of evalCommands(io)) program.addCommand(c);
+  program.addCommand(ocrCommand(io));
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

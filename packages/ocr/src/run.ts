@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import {
   checkImage,
   inShard,
@@ -64,7 +65,9 @@ export async function* ocrImages(images: Iterable<string> | AsyncIterable<string
   const run = async (name: string): Promise<ImageOcr> => {
     try {
       options.signal?.throwIfAborted();
-      const path = options.imagesDir === undefined ? name : (await checkImage(options.imagesDir, name, { decode: true, ...options.imageLimits })).path;
+      // without a folder, a name is a path: check it inside its own folder
+      const [dir, file] = options.imagesDir === undefined ? [dirname(resolve(name)), basename(name)] : [options.imagesDir, name];
+      const path = (await checkImage(dir, file, { decode: true, ...options.imageLimits })).path;
       const bytes = await readFile(path);
       const hash = sha256(bytes);
       const parts = { stage: 'ocr', version: pool.engineId, options: options.engineOptions ?? {}, inputs: [hash] };

@@ -1,0 +1,58 @@
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './index.ts';
+
+const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), progress: false });
+  return { code, stdout, stderr };
+}
+
+describe('llm-ir ocr', () => {
+  it('prints one JSON object per image, an error object for a bad one, and exits 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-ocrcli-'));
+    await writeFile(join(dir, 'broken.jpg'), 'not an image');
+    const shot = join(MIRE, 'images', '689968bd-fa60-4fae-b279-811831e9b7be-253-0.jpg');
+    const r = await cli('ocr', shot, join(dir, 'broken.jpg'), '--json', '--workers', '1');
+    expect(r.code).toBe(2);
+    const [good, bad] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(good).toMatchObject({ image: shot, ok: true });
+    expect(good.lines.map((l: { text: string }) => l.text).join('')).toContain('立即购买');
+    expect(bad).toMatchObject({ ok: false, error: { code: 'image-corrupt' } });
+  }, 60_000);
+
+  it('OCRs a dataset, records failed images, and reruns from the cache', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-ocrds-'));
+    const rows = JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8')).slice(0, 6);
+    await mkdir(join(dir, 'images'));
+    for (const r of rows) for (const img of r.image) await copyFile(join(MIRE, 'images', img), join(dir, 'images', img));
+    await writeFile(join(dir, 'images', rows[5].image[0]), Buffer.alloc(0)); // one empty image
+    await writeFile(join(dir, 'rows.json'), JSON.stringify(rows));
+    const args = ['ocr', 'dataset', '--in', join(dir, 'rows.json'), '--images', join(dir, 'images'), '--out', join(dir, 'ocr.jsonl'), '--cache', join(dir, 'cache'), '--workers', '2'];
+    const first = await cli(...args);
+    expect(first.code).toBe(2);
+    expect(first.stderr).toMatch(/6 rows written .* 0 image\(s\) from the cache; 1 failed/);
+    expect(first.stderr).toContain('[image-empty]');
+    const errors = (await readFile(join(dir, 'ocr.jsonl.errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(errors).toEqual([{ image: rows[5].image[0], rows: [rows[5].id], code: 'image-empty', message: 'image ' + JSON.stringify(rows[5].image[0]) + ': file is empty (0 bytes)' }]);
+    const samples = (await readFile(join(dir, 'ocr.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(samples).toHaveLength(6);
+    expect(Object.keys(samples[0].ocr)).toHaveLength(1);
+    expect(samples[5].ocr).toBeUndefined();
+    const firstOutput = await readFile(join(dir, 'ocr.jsonl'), 'utf8');
+    const second = await cli(...args);
+    expect(second.stderr).toMatch(/from the cache/);
+    const cached = Number(/; (\d+) image\(s\) from the cache/.exec(second.stderr)![1]);
+    expect(cached).toBe(new Set(rows.slice(0, 5).flatMap((r: { image: string[] }) => r.image)).size);
+    expect(await readFile(join(dir, 'ocr.jsonl'), 'utf8')).toBe(firstOutput);
+    const shard = await cli(...args.map((a) => (a.endsWith('ocr.jsonl') ? join(dir, 'shard.jsonl') : a)), '--shard', '1/2');
+    expect((await readFile(join(dir, 'shard.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).id)).toEqual([rows[1].id, rows[3].id, rows[5].id]);
+    expect(shard.code).toBe(2);
+  }, 120_000);
+});
