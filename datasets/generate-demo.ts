@@ -2,12 +2,11 @@
 // screenshots rendered with sharp, dialogues with images. Seeded and deterministic: the same seed
 // gives byte-identical files. Usage:
 //   npx tsx --conditions=@llm-ir/source datasets/generate-demo.ts [--out datasets/demo] [--per-label 3] [--seed 7]
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { CJK_FONT, useCjkFont } from '../scripts/cjk-font.mjs';
 import { INTENT_LABELS, SCENE_LABELS, createRng, writeChallengeFile, type Rng, type Sample, type Turn } from '@llm-ir/core';
 
 const { values } = parseArgs({
@@ -79,24 +78,7 @@ const PRODUCTS = ['保温杯', '连衣裙', '洗衣机', '台灯', '面霜', '�
 const PREFIXES = ['', '', '请问', '你好，', '亲，', '问下'];
 const SUFFIXES = ['', '？', '呢', '啊', '～', '?'];
 
-const FONT = 'Noto Sans S Chinese';
-
-/**
- * Points fontconfig (used by sharp's SVG renderer) at the CJK font shipped by the npm package
- * @embedpdf/fonts-sc, and only at it, so text renders the same on every machine without system
- * fonts. Must run before the first text is rendered in this process.
- */
-async function useCjkFont(): Promise<void> {
-  const fonts = join(dirname(fileURLToPath(import.meta.resolve('@embedpdf/fonts-sc'))), '..', 'fonts');
-  const dir = await mkdtemp(join(tmpdir(), 'llm-ir-fonts-'));
-  const conf = join(dir, 'fonts.conf');
-  await writeFile(
-    conf,
-    `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig><dir>${fonts}</dir><cachedir>${join(dir, 'cache')}</cachedir>` +
-      `<alias><family>sans-serif</family><prefer><family>${FONT}</family></prefer></alias></fontconfig>\n`,
-  );
-  process.env['FONTCONFIG_FILE'] = conf;
-}
+const FONT = CJK_FONT;
 
 function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -130,7 +112,7 @@ function question(label: string, r: Rng): string {
 }
 
 async function main(): Promise<void> {
-  await useCjkFont();
+  useCjkFont();
   await mkdir(join(OUT, 'images'), { recursive: true });
   const samples: Sample[] = [];
   for (const label of SCENE_LABELS.names) {
