@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /** Test config shared by every workspace: resolve `@llm-ir/*` to source, no build needed. */
 export const shared = defineConfig({
-  resolve: { conditions: ['@llm-ir/source', 'module', 'node', 'import', 'default'] },
-  ssr: { resolve: { conditions: ['@llm-ir/source', 'module', 'node', 'import', 'default'] } },
+  resolve: { conditions: ['@llm-ir/source'] },
+  ssr: { resolve: { conditions: ['@llm-ir/source'] } },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,

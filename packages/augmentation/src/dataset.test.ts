@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, writeFile, copyFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { createRng, loadSamples, openArtifactCache, type Sample } from '@llm-ir/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { augmentDataset, importParaphrases, planTargets } from './dataset.ts';
+import { augmentImage, IMAGE_OPS } from './image-ops.ts';
+import { contactSheet } from './preview.ts';
+
+const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
+const SHOT = join(MIRE, 'images', '3fc85b30-3ab3-4cad-a2de-324e2ae6a078-1279-0.jpg');
+let official: Sample[];
+beforeAll(async () => {
+  official = (await loadSamples(join(MIRE, 'train.json'))).samples;
+});
+
+async function hashDir(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string, prefix: string) => {
+    for (const e of (await readdir(d, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.isDirectory()) await walk(join(d, e.name), `${prefix}${e.name}/`);
+      else out[`${prefix}${e.name}`] = createHash('sha256').update(await readFile(join(d, e.name))).digest('hex');
+    }
+  };
+  await walk(dir, '');
+  return out;
+}
+
+describe('image operations', () => {
+  it('each op is deterministic per seed, changes the image, and keeps it decodable', async () => {
+    const bytes = await readFile(SHOT);
+    const meta = await sharp(bytes).metadata();
+    for (const op of IMAGE_OPS) {
+      const policy = { kind: 'list' as const, ops: [{ op, magnitude: 8 }] };
+      const a = await augmentImage(bytes, policy, createRng(`op-${op}`));
+      const b = await augmentImage(bytes, policy, createRng(`op-${op}`));
+      const c = await augmentImage(bytes, policy, createRng(`other-${op}`));
+      expect(a.data.equals(b.data), op).toBe(true);
+      expect(a.applied).toEqual([{ op, params: expect.any(Object) }]);
+      if (op !== 'flip') expect(a.data.equals(c.data), op).toBe(false);
+      const m = await sharp(a.data).metadata();
+      if (['crop', 'rotate', 'color', 'noise', 'blur', 'jpeg', 'scale', 'flip'].includes(op)) expect([m.width, m.height], op).toEqual([meta.width, meta.height]);
+      if (op === 'statusbar') expect(m.height).toBeLessThan(meta.height!);
+      if (op === 'letterbox') expect(m.width! >= meta.width! && m.height! >= meta.height!).toBe(true);
+    }
+  }, 60_000);
+
+  it('RandAugment draws n ops, never flip by default', async () => {
+    const bytes = await readFile(SHOT);
+    for (let s = 0; s < 20; s++) {
+      const r = await augmentImage(bytes, { kind: 'randaugment', n: 3, m: 4 }, createRng(s));
+      expect(r.applied).toHaveLength(3);
+      expect(r.applied.some((a) => a.op === 'flip')).toBe(false);
+    }
+  }, 60_000);
+
+  it('makes a contact sheet a person can look at', async () => {
+    const png = await contactSheet(SHOT, { kind: 'randaugment', n: 2, m: 6 }, { variants: 7, seed: 1 });
+    const m = await sharp(png).metadata();
+    expect(m.format).toBe('png');
+    expect(m.width).toBe(4 * 240);
+    expect(m.height).toBeGreaterThan(2 * 400);
+  }, 60_000);
+});
+
+describe('label targets', () => {
+  it('computes factor, median balance and score-weighted targets', () => {
+    const t = planTargets(official, { kind: 'balance', to: 'median' });
+    expect(t.get('scene/订单详情页面')).toBe(25); // 12 rows raised to the median of the 23 scene labels' counts
+    expect(t.get('scene/商品分类选项')).toBe(31); // above the median: unchanged
+    expect(t.get('intent/反馈用后症状')).toBe(10); // the intent median
+    expect(planTargets(official, { kind: 'factor', factor: 3 }).get('intent/气泡')).toBe(30);
+    const scored = planTargets(official, { kind: 'scores', scores: { 气泡: 0.2, 商品材质: 1 }, maxFactor: 3 });
+    expect(scored.get('intent/气泡')).toBe(26);
+    expect(scored.get('intent/商品材质')).toBe(11);
+  });
+});
+
+describe('augmentDataset', () => {
+  async function smallSet() {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-aug-'));
+    const rows = [...official.filter((s) => s.task === 'scene').slice(0, 6), ...official.filter((s) => s.task === 'intent' && s.turns.some((t) => t.images.length)).slice(0, 6)];
+    await mkdir(join(dir, 'images'));
+    for (const r of rows) for (const t of r.turns) for (const i of t.images) await copyFile(join(MIRE, 'images', i.path), join(dir, 'images', i.path));
+    return { dir, rows };
+  }
+
+  it('is byte-identical for the same seed, writes lineage and images, and balances labels', async () => {
+    const { dir, rows } = await smallSet();
+    const run = (out: string) => augmentDataset(rows, { imagesDir: join(dir, 'images'), outDir: join(dir, out), targets: { kind: 'factor', factor: 3 }, seed: 11, concurrency: 3 });
+    const a = await run('a');
+    const b = await run('b');
+    expect(await hashDir(join(dir, 'a'))).toEqual(await hashDir(join(dir, 'b')));
+    expect(a.created).toBe(24);
+    expect(a.skipped).toEqual([]);
+    const json = JSON.parse(await readFile(a.file, 'utf8'));
+    expect(json).toHaveLength(36);
+    const made = a.samples.filter((s) => s.parentId);
+    for (const s of made) {
+      const parent = rows.find((r) => r.id === s.parentId)!;
+      expect(s.label).toBe(parent.label);
+      expect(s.id).toMatch(new RegExp(`^${parent.id}#aug[01]$`));
+      for (const img of s.turns.flatMap((t) => t.images)) expect((await sharp(join(dir, 'a', 'images', img.path)).metadata()).format).toBe('jpeg');
+    }
+    expect(Object.values(a.perLabel).every((p) => p.after === 3 * p.before)).toBe(true);
+    // a different seed gives different images
+    const c = await augmentDataset(rows, { imagesDir: join(dir, 'images'), outDir: join(dir, 'c'), targets: { kind: 'factor', factor: 2 }, seed: 12 });
+    expect(c.created).toBe(12);
+    expect(b.created).toBe(24);
+  }, 120_000);
+
+  it('skips a row with a bad source image, records why, and completes the rest', async () => {
+    const { dir, rows } = await smallSet();
+    const victim = rows[0]!.turns[0]!.images[0]!.path;
+    await writeFile(join(dir, 'images', victim), Buffer.alloc(0));
+    const r = await augmentDataset(rows, { imagesDir: join(dir, 'images'), outDir: join(dir, 'out'), targets: { kind: 'factor', factor: 2 }, seed: 1 });
+    expect(r.created).toBe(11);
+    expect(r.skipped.filter((s) => s.code === 'image-empty').map((s) => s.parentId)).toContain(rows[0]!.id);
+    expect(JSON.parse(await readFile(r.file, 'utf8'))).toHaveLength(23);
+  }, 60_000);
+
+  it('reuses cached images on a rerun and handles one shard', async () => {
+    const { dir, rows } = await smallSet();
+    const cache = openArtifactCache({ dir: join(dir, 'cache') });
+    const opts = { imagesDir: join(dir, 'images'), targets: { kind: 'factor' as const, factor: 2 }, seed: 4, cache };
+    await augmentDataset(rows, { ...opts, outDir: join(dir, 'x') });
+    const misses = cache.stats().misses;
+    await augmentDataset(rows, { ...opts, outDir: join(dir, 'y') });
+    expect(cache.stats().misses).toBe(misses);
+    expect(await hashDir(join(dir, 'x'))).toEqual(await hashDir(join(dir, 'y')));
+    const shard = await augmentDataset(rows, { ...opts, outDir: join(dir, 'z'), shard: { index: 0, count: 2 } });
+    expect(shard.file).toMatch(/train\.shard-0-of-2\.json$/);
+    expect(shard.samples.every((s) => s.parentId)).toBe(true);
+    expect(shard.created).toBe(6);
+  }, 60_000);
+});
+
+describe('LLM paraphrases', () => {
+  it('imports the gpt-3.5 paraphrases as rows with lineage, same label and images', async () => {
+    const r = await importParaphrases(official, join(MIRE, 'paraphrases.gpt-3.5.jsonl'));
+    expect(r.samples.length).toBeGreaterThan(500);
+    for (const s of r.samples.slice(0, 50)) {
+      const parent = official.find((o) => o.id === s.parentId)!;
+      expect(s.label).toBe(parent.label);
+      expect(s.turns.flatMap((t) => t.images.map((i) => i.path))).toEqual(parent.turns.flatMap((t) => t.images.map((i) => i.path)));
+      expect(s.id).toMatch(/#para\d$/);
+    }
+    expect(r.samples.length + r.skipped.length).toBe(642);
+  });
+});

@@ -1,0 +1,272 @@
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import {
+  checkImage,
+  ConfigValidationError,
+  createRng,
+  inShard,
+  LlmIrError,
+  readJsonl,
+  sha256,
+  startProgress,
+  writeChallengeFile,
+  writeFileAtomic,
+  parseChallengeRow,
+  type ArtifactCache,
+  type ProgressCallback,
+  type Sample,
+  type Shard,
+} from '@llm-ir/core';
+import { augmentImage, DEFAULT_IMAGE_POLICY, type AppliedOp, type ImagePolicy } from './image-ops.ts';
+import { augmentSampleText, DEFAULT_TEXT_POLICY, type TextOp } from './text-ops.ts';
+
+/** How many rows each label should end with. */
+export type LabelTargets =
+  | { kind: 'factor'; factor: number }
+  | { kind: 'balance'; to: 'median' | 'max' | number }
+  | { kind: 'scores'; scores: Record<string, number>; maxFactor?: number };
+
+/** Options of {@link augmentDataset}. */
+export interface AugmentDatasetOptions {
+  /** Folder of the source images. */
+  imagesDir: string;
+  /** Output folder: `train.json` (or a shard file) and `images/`. */
+  outDir: string;
+  /**
+   * Rows per label: `factor` (every row gets factor - 1 variants), `balance` (raise every label of a
+   * task to the median / max count, or a number), or `scores` (labels with a lower score from a
+   * previous evaluation, in [0, 1], get more rows: up to `maxFactor` x for score 0). @default factor 2
+   */
+  targets?: LabelTargets;
+  /** Image policy, or false for no image changes (images are still copied). @default RandAugment n=2 m=5 */
+  image?: ImagePolicy | false;
+  /** Text operations, or false for none. @default {@link DEFAULT_TEXT_POLICY} */
+  text?: readonly TextOp[] | false;
+  /** Probability of reordering earlier exchanges of an intent dialogue. @default 0.3 */
+  reorderTurns?: number;
+  /** Seed: the same seed, data and options give byte-identical files. @default 0 */
+  seed?: number | string;
+  /** Cache of augmented images (keyed by source bytes, policy and the variant's seed). */
+  cache?: ArtifactCache;
+  /** Variants made at once. @default 4 */
+  concurrency?: number;
+  /** Only this shard of the new rows; writes `train.shard-<i>-of-<n>.json` with them alone. */
+  shard?: Shard;
+  /** Progress events (`stage: 'augment'`). */
+  onProgress?: ProgressCallback;
+  /** Cancels the run (files written so far stay; train.json is written only at the end). */
+  signal?: AbortSignal;
+}
+
+/** What {@link augmentDataset} did. */
+export interface AugmentResult {
+  /** Originals (unless sharded) and new rows, in the order written. */
+  samples: Sample[];
+  /** New rows made. */
+  created: number;
+  /** Planned rows that were skipped, with the reason. */
+  skipped: Array<{ id: string; parentId: string; code: string; reason: string }>;
+  /** Rows per task/label before and after. */
+  perLabel: Record<string, { before: number; after: number }>;
+  /** The file written. */
+  file: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
+}
+
+/** Number of rows each task/label should have after augmentation. */
+export function planTargets(samples: readonly Sample[], targets: LabelTargets): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of samples) if (s.label !== undefined) counts.set(`${s.task}/${s.label}`, (counts.get(`${s.task}/${s.label}`) ?? 0) + 1);
+  const out = new Map<string, number>();
+  for (const [key, n] of counts) {
+    const task = key.split('/')[0];
+    const sameTask = [...counts.entries()].filter(([k]) => k.split('/')[0] === task).map(([, v]) => v);
+    let target = n;
+    if (targets.kind === 'factor') {
+      if (!(targets.factor >= 1)) throw new ConfigValidationError({ issues: [{ path: 'targets.factor', message: 'must be >= 1' }] });
+      target = Math.round(n * targets.factor);
+    } else if (targets.kind === 'balance') {
+      const to = targets.to === 'median' ? median(sameTask) : targets.to === 'max' ? Math.max(...sameTask) : targets.to;
+      target = Math.max(n, to);
+    } else {
+      const label = key.slice(key.indexOf('/') + 1);
+      const score = Math.min(1, Math.max(0, targets.scores[label] ?? 1));
+      target = Math.round(n * (1 + ((targets.maxFactor ?? 3) - 1) * (1 - score)));
+    }
+    out.set(key, target);
+  }
+  return out;
+}
+
+/**
+ * Expands a dataset: N rows in, M out. Per-label targets decide how many variants each label gets
+ * (a factor, balancing to the median, or more rows for labels that scored low); variants of a label
+ * cycle over its rows. Every new row has `parentId` set to its source row, `meta.augmentation`
+ * records the operations and their parameters, and its images are written as new files.
+ * Each variant draws from its own generator (seed + new id), so results do not depend on order or
+ * concurrency. A bad source image or row skips that variant with a recorded reason. Writes the
+ * challenge JSON atomically at the end and copies the original images (unless sharded).
+ *
+ * @example
+ * ```ts
+ * const r = await augmentDataset(samples, { imagesDir: 'images', outDir: 'aug', targets: { kind: 'balance', to: 'median' }, seed: 7 });
+ * console.log(r.created, r.perLabel);
+ * ```
+ */
+export async function augmentDataset(samples: readonly Sample[], options: AugmentDatasetOptions): Promise<AugmentResult> {
+  const targets = planTargets(samples, options.targets ?? { kind: 'factor', factor: 2 });
+  const seed = options.seed ?? 0;
+  const root = createRng(seed);
+  const plan: Array<{ parent: Sample; id: string }> = [];
+  const perLabel: AugmentResult['perLabel'] = {};
+  const byLabel = new Map<string, Sample[]>();
+  for (const s of samples) if (s.label !== undefined) byLabel.set(`${s.task}/${s.label}`, [...(byLabel.get(`${s.task}/${s.label}`) ?? []), s]);
+  for (const key of [...byLabel.keys()].sort()) {
+    const rows = root.fork(`order:${key}`).shuffle([...byLabel.get(key)!].sort((a, b) => (a.id < b.id ? -1 : 1)));
+    const need = Math.max(0, targets.get(key)! - rows.length);
+    perLabel[key] = { before: rows.length, after: rows.length };
+    for (let j = 0; j < need; j++) {
+      const parent = rows[j % rows.length]!;
+      plan.push({ parent, id: `${parent.id}#aug${Math.floor(j / rows.length)}` });
+    }
+  }
+  const mine = plan.filter((_, i) => inShard(i, options.shard));
+  const imagesOut = join(options.outDir, 'images');
+  await mkdir(imagesOut, { recursive: true });
+  const progress = startProgress('augment', options.onProgress, { total: mine.length, unit: 'row' });
+  const textOps = options.text === false ? [] : (options.text ?? DEFAULT_TEXT_POLICY);
+  const imagePolicy = options.image === false ? undefined : (options.image ?? DEFAULT_IMAGE_POLICY);
+  const made: Array<Sample | undefined> = new Array(mine.length);
+  const skipped: AugmentResult['skipped'] = [];
+
+  const makeOne = async (idx: number) => {
+    const { parent, id } = mine[idx]!;
+    const rng = createRng(`${seed}:${id}`);
+    try {
+      options.signal?.throwIfAborted();
+      const texted = textOps.length ? await augmentSampleText(parent, textOps, rng.fork('text'), { reorderTurns: options.reorderTurns ?? 0.3 }) : parent;
+      const applied: AppliedOp[][] = [];
+      let n = 0;
+      const turns = [];
+      for (const t of texted.turns) {
+        const images = [];
+        for (const img of t.images) {
+          const k = n++;
+          const src = (await checkImage(options.imagesDir, img.path)).path;
+          const bytes = await readFile(src);
+          const stem = basename(img.path, extname(img.path));
+          const name = `${stem}__${id.slice(id.lastIndexOf('#') + 1)}${imagePolicy ? '.jpg' : extname(img.path)}`;
+          let out: Buffer = bytes;
+          let ops: AppliedOp[] = [];
+          if (imagePolicy) {
+            const parts = { stage: 'augment-image', version: 1, options: { policy: imagePolicy, seed: `${seed}:${id}:${k}` }, inputs: [sha256(bytes)] };
+            const run = async () => {
+              const r = await augmentImage(bytes, imagePolicy, rng.fork(`image-${k}`));
+              return { data: r.data.toString('base64'), applied: r.applied };
+            };
+            const r = options.cache ? await options.cache.getOrComputeJson(parts, run) : await run();
+            out = Buffer.from(r.data, 'base64');
+            ops = r.applied;
+          }
+          await writeFileAtomic(join(imagesOut, name), out);
+          applied.push(ops);
+          images.push({ path: name });
+        }
+        turns.push({ ...t, images });
+      }
+      const { prompt, ocr: _ocr, ...rest } = texted;
+      made[idx] = {
+        ...rest,
+        id,
+        turns,
+        ...(prompt ? { prompt } : {}),
+        parentId: parent.id,
+        meta: { ...parent.meta, augmentation: { seed: String(seed), image: applied, text: textOps.map((o) => o.op) } },
+      };
+      progress.advance();
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      const e = LlmIrError.isInstance(error) ? error : new LlmIrError({ code: 'augment-failed', message: (error as Error).message, cause: error });
+      skipped.push({ id, parentId: parent.id, code: e.code, reason: e.reason });
+      progress.fail();
+    }
+  };
+
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, options.concurrency ?? 4) }, async () => {
+      while (next < mine.length) await makeOne(next++);
+    }),
+  );
+  progress.end();
+  const created = made.filter((s): s is Sample => s !== undefined);
+  for (const s of created) perLabel[`${s.task}/${s.label}`]!.after++;
+  let all: Sample[];
+  let file: string;
+  if (options.shard) {
+    all = created;
+    file = join(options.outDir, `train.shard-${options.shard.index}-of-${options.shard.count}.json`);
+  } else {
+    const copied = new Set<string>();
+    for (const s of samples) {
+      for (const img of s.turns.flatMap((t) => t.images)) {
+        if (copied.has(img.path)) continue;
+        copied.add(img.path);
+        try {
+          await copyFile((await checkImage(options.imagesDir, img.path, { decode: false })).path, join(imagesOut, img.path));
+        } catch (error) {
+          if (!LlmIrError.isInstance(error)) throw error;
+          skipped.push({ id: s.id, parentId: s.id, code: error.code, reason: `original image not copied: ${error.reason}` });
+        }
+      }
+    }
+    all = [...samples, ...created];
+    file = join(options.outDir, 'train.json');
+  }
+  await writeChallengeFile(file, all);
+  skipped.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { samples: all, created: created.length, skipped, perLabel, file };
+}
+
+/**
+ * Reads LLM paraphrases (JSONL of `{id, instruction, output}`, several lines per id, like
+ * `paraphrases.gpt-3.5.jsonl`) and makes them rows of the dataset: each paraphrase becomes a row
+ * `<id>#para<k>` with `parentId` = the source row, the source row's images (the `<image>` count
+ * must match) and label. Paraphrases whose id is unknown or whose placeholders do not match are
+ * skipped with a reason.
+ */
+export async function importParaphrases(samples: readonly Sample[], path: string): Promise<{ samples: Sample[]; skipped: Array<{ row: number; id: string; reason: string }> }> {
+  const byId = new Map(samples.map((s) => [s.id, s]));
+  const seen = new Map<string, number>();
+  const out: Sample[] = [];
+  const skipped: Array<{ row: number; id: string; reason: string }> = [];
+  for await (const r of readJsonl<{ id?: string; instruction?: string; output?: string }>(path)) {
+    if (!r.ok) {
+      skipped.push({ row: r.row, id: '', reason: r.error.reason });
+      continue;
+    }
+    const { id, instruction, output } = r.value;
+    const parent = id ? byId.get(id) : undefined;
+    if (!parent || typeof instruction !== 'string') {
+      skipped.push({ row: r.row, id: id ?? '', reason: parent ? 'no instruction' : 'unknown id' });
+      continue;
+    }
+    const k = seen.get(id!) ?? 0;
+    seen.set(id!, k + 1);
+    try {
+      const images = parent.turns.flatMap((t) => t.images.map((i) => i.path));
+      const s = parseChallengeRow({ id: `${id}#para${k}`, instruction, input: '', output: output ?? parent.label ?? '', image: images }, { file: path, row: r.row });
+      if (s.label !== parent.label) throw new LlmIrError({ code: 'unknown-label', message: `paraphrase label ${JSON.stringify(s.label)} differs from the row's ${JSON.stringify(parent.label)}` });
+      out.push({ ...s, parentId: parent.id, meta: { ...s.meta, augmentation: { source: 'llm-paraphrase' } } });
+    } catch (error) {
+      if (!LlmIrError.isInstance(error)) throw error;
+      skipped.push({ row: r.row, id: id!, reason: error.reason });
+    }
+  }
+  return { samples: out, skipped };
+}

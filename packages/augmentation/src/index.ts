@@ -1,0 +1,13 @@
+export { augmentImage, IMAGE_OPS, DEFAULT_IMAGE_OPS, DEFAULT_IMAGE_POLICY } from './image-ops.ts';
+export type { ImagePolicy, ImageOpName, ImageOpSpec, AppliedOp, AugmentImageOptions } from './image-ops.ts';
+export { augmentText, augmentSampleText, reorderTurns, englishSynonyms, englishPos, TEXT_OPS, DEFAULT_TEXT_POLICY } from './text-ops.ts';
+export type { TextOp, TextAugmentOptions } from './text-ops.ts';
+export { parseLexicon, ecommerceLexicon } from './lexicon.ts';
+export type { Lexicon } from './lexicon.ts';
+export { ECOMMERCE_ZH_LEXICON } from './lexicon-data.ts';
+export { segmentProtected, protectedSpans, PROTECTED } from './protect.ts';
+export type { Segment } from './protect.ts';
+export { augmentDataset, planTargets, importParaphrases } from './dataset.ts';
+export type { AugmentDatasetOptions, AugmentResult, LabelTargets } from './dataset.ts';
+export { contactSheet } from './preview.ts';
+export type { ContactSheetOptions } from './preview.ts';
