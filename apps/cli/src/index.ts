@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { dataCommand } from './commands/data.ts';
 import { evalCommands } from './commands/eval.ts';
 import { ocrCommand } from './commands/ocr.ts';
+import { augmentCommand } from './commands/augment.ts';
 import { CliExit, describeError, EXIT, type CliIo } from './context.ts';
 
 export type { CliIo } from './context.ts';
@@ -17,6 +18,7 @@ export function createProgram(io: CliIo): Command {
   program.addCommand(dataCommand(io));
   for (const c of evalCommands(io)) program.addCommand(c);
   program.addCommand(ocrCommand(io));
+  program.addCommand(augmentCommand(io));
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

@@ -3,6 +3,8 @@ export type { ImagePolicy, ImageOpName, ImageOpSpec, AppliedOp, AugmentImageOpti
 export { augmentText, augmentSampleText, reorderTurns, englishSynonyms, englishPos, TEXT_OPS, DEFAULT_TEXT_POLICY } from './text-ops.ts';
 export type { TextOp, TextAugmentOptions } from './text-ops.ts';
 export { parseLexicon, ecommerceLexicon } from './lexicon.ts';
+export { wordnetSynonyms, baseForms } from './wordnet.ts';
+export type { WordNetPos } from './wordnet.ts';
 export type { Lexicon } from './lexicon.ts';
 export { ECOMMERCE_ZH_LEXICON } from './lexicon-data.ts';
 export { segmentProtected, protectedSpans, PROTECTED } from './protect.ts';

@@ -4,6 +4,7 @@ import { dict } from '@node-rs/jieba/dict.js';
 import { INTENT_LABELS, SCENE_LABELS, type Rng, type Sample, type Turn } from '@llm-ir/core';
 import { ecommerceLexicon, type Lexicon } from './lexicon.ts';
 import { protectedSpans, segmentProtected } from './protect.ts';
+import { wordnetSynonyms } from './wordnet.ts';
 
 /** One text operation with its rate and the probability it runs. */
 export type TextOp =
@@ -74,15 +75,12 @@ function isKey(word: string, lexicon: Lexicon): boolean {
 
 // ---- English synonyms from WordNet (natural), cached ----
 const require = createRequire(import.meta.url);
-type WordNetResult = { lemma: string; synonyms: string[]; pos: string };
-let wordnet: { lookup(word: string, cb: (results: WordNetResult[]) => void): void } | undefined;
 let tagger: { tag(words: string[]): { taggedWords: Array<{ token: string; tag: string }> } } | undefined;
-const englishCache = new Map<string, Promise<string[]>>();
 
-// natural's WordNet and Brill tagger modules, loaded directly: its index also loads database
-// clients (pg, redis, mongoose) and dotenv, which print to stdout and read a .env file
-function loadNatural(): { WordNet: new () => NonNullable<typeof wordnet>; Lexicon: new (...a: string[]) => unknown; RuleSet: new (l: string) => unknown; BrillPOSTagger: new (l: unknown, r: unknown) => NonNullable<typeof tagger> } {
-  return { ...require('natural/lib/natural/wordnet'), ...require('natural/lib/natural/brill_pos_tagger') };
+// natural's Brill tagger module, loaded directly: natural's index also loads database clients
+// (pg, redis, mongoose) and dotenv, which prints to stdout and reads a .env file
+function loadNatural(): { Lexicon: new (...a: string[]) => unknown; RuleSet: new (l: string) => unknown; BrillPOSTagger: new (l: unknown, r: unknown) => NonNullable<typeof tagger> } {
+  return require('natural/lib/natural/brill_pos_tagger');
 }
 
 /** WordNet part of speech of each word (Brill tagger): n, v, a (adjectives and satellites), r, or undefined. */
@@ -96,28 +94,13 @@ export function englishPos(words: readonly string[]): Array<'n' | 'v' | 'a' | 'r
 const EN_STOP = new Set('a an the is are was were be been am i you he she it we they me my your our their this that these those to of in on at for with and or but if so do does did have has had can could will would should may might must please'.split(' '));
 
 /**
- * WordNet synonyms of an English word for a part of speech (`n`, `v`, `a`, `r`; adjective satellites
- * count as `a`): single words only, lower case, sorted, from the word's first three senses of that
- * part of speech. Cached per word and part of speech.
+ * WordNet synonyms of an English word for a part of speech (`n`, `v`, `a`, `r`): single words from
+ * its first three senses, lower case, sorted (see {@link wordnetSynonyms}); none for stop words.
  */
-export function englishSynonyms(word: string, pos: 'n' | 'v' | 'a' | 'r'): Promise<string[]> {
+export function englishSynonyms(word: string, pos: 'n' | 'v' | 'a' | 'r'): string[] {
   const w = word.toLowerCase();
-  if (EN_STOP.has(w) || w.length < 3) return Promise.resolve([]);
-  const key = `${w}/${pos}`;
-  let p = englishCache.get(key);
-  if (!p) {
-    p = new Promise<string[]>((resolve) => {
-      wordnet ??= new (loadNatural().WordNet)();
-      wordnet.lookup(w, (results) => {
-        const syns = new Set<string>();
-        const senses = results.filter((r) => (r.pos === 's' ? 'a' : r.pos) === pos).slice(0, 3);
-        for (const r of senses) for (const s of r.synonyms) if (!s.includes('_') && s.toLowerCase() !== w) syns.add(s.toLowerCase());
-        resolve([...syns].sort());
-      });
-    });
-    englishCache.set(key, p);
-  }
-  return p;
+  if (EN_STOP.has(w) || w.length < 3) return [];
+  return wordnetSynonyms(w, pos);
 }
 
 function matchCase(word: string, like: string): string {
@@ -129,7 +112,7 @@ function matchCase(word: string, like: string): string {
 async function synonymsOf(t: Token, lexicon: Lexicon, pos?: 'n' | 'v' | 'a' | 'r'): Promise<string[]> {
   if (t.locked || t.kind !== 'word') return [];
   if (HAN.test(t.text)) return [...lexicon.synonyms(t.text)];
-  if (pos && /^[A-Za-z]+$/.test(t.text)) return (await englishSynonyms(t.text, pos)).map((s) => matchCase(s, t.text));
+  if (pos && /^[A-Za-z]+$/.test(t.text)) return englishSynonyms(t.text, pos).map((s) => matchCase(s, t.text));
   return [];
 }
 

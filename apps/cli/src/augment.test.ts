@@ -1,0 +1,46 @@
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './index.ts';
+
+const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), progress: false });
+  return { code, stdout, stderr };
+}
+
+describe('llm-ir augment', () => {
+  it('balances labels to the median and writes train.json with lineage and images', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-augcli-'));
+    const rows = JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8')).filter((r: { instruction: string }) => r.instruction.startsWith('Picture')).slice(0, 30);
+    await mkdir(join(dir, 'images'));
+    for (const r of rows) for (const i of r.image) await copyFile(join(MIRE, 'images', i), join(dir, 'images', i));
+    await writeFile(join(dir, 'in.json'), JSON.stringify(rows));
+    const r = await cli('augment', '--in', join(dir, 'in.json'), '--images', join(dir, 'images'), '--out', join(dir, 'out'), '--balance', 'max', '--ops', 'crop,color', '--seed', '5', '--no-cache');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(await readFile(join(dir, 'out', 'train.json'), 'utf8'));
+    const counts = new Map<string, number>();
+    for (const x of out) counts.set(x.output, (counts.get(x.output) ?? 0) + 1);
+    expect(new Set(counts.values()).size).toBe(1);
+    const added = out.filter((x: { id: string }) => x.id.includes('#aug'));
+    expect(added.length).toBeGreaterThan(0);
+    for (const a of added.slice(0, 5)) expect((await sharp(join(dir, 'out', 'images', a.image[0])).metadata()).format).toBe('jpeg');
+    expect(r.stdout).toMatch(/rows \(\d+ new\) written/);
+  }, 60_000);
+
+  it('writes a contact sheet and refuses an unknown op', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-sheet-'));
+    const img = join(MIRE, 'images', '689968bd-fa60-4fae-b279-811831e9b7be-253-0.jpg');
+    expect((await cli('augment', 'preview', '--image', img, '--out', join(dir, 's.png'), '--variants', '3')).code).toBe(0);
+    expect((await sharp(join(dir, 's.png')).metadata()).format).toBe('png');
+    const bad = await cli('augment', 'preview', '--image', img, '--out', join(dir, 't.png'), '--ops', 'explode');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown image op "explode"');
+  }, 60_000);
+});
