@@ -1,0 +1,10 @@
+export { openRagIndex } from './rag-index.ts';
+export type { RagIndex, RagIndexOptions, KnowledgeItem, SearchHit, SearchOptions, TableName, FtsMode, IndexInfo } from './rag-index.ts';
+export { createHashingEmbedder, fitHashingEmbedder, serializeHashingEmbedder, deserializeHashingEmbedder, createTransformersEmbedder, withEmbeddingCache, embedAll } from './embedders.ts';
+export type { Embedder, HashingEmbedderOptions, TransformersEmbedderOptions } from './embedders.ts';
+export { dialogueText, ocrText, queryText, segmentWords } from './text.ts';
+export { retrieveContext, enrichInstruction, EXEMPLARS_HEADING, KNOWLEDGE_HEADING } from './retrieve.ts';
+export type { RetrievedContext, RetrieveOptions } from './retrieve.ts';
+export { knnClassifier } from './knn.ts';
+export type { KnnOptions } from './knn.ts';
+export { knowledgeFromTitles, knowledgeFromAgentReplies, knowledgeFromLabels } from './sources.ts';

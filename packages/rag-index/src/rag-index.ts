@@ -1,0 +1,310 @@
+import { connect, Index, rerankers, type Connection, type Table } from '@lancedb/lancedb';
+import { Field, FixedSizeList, Float32, Schema, Utf8 } from 'apache-arrow';
+import { LlmIrError, startProgress, type ProgressCallback, type Sample, type Task } from '@llm-ir/core';
+import { embedAll, type Embedder } from './embedders.ts';
+import { ocrText, dialogueText, queryText, segmentWords } from './text.ts';
+
+/** The two tables of an index. */
+export type TableName = 'knowledge' | 'exemplars';
+
+/** A knowledge snippet: a product title or spec, an FAQ-like agent reply, a label description. */
+export interface KnowledgeItem {
+  /** Unique id (upserts replace the row with the same id). */
+  id: string;
+  /** The text. */
+  text: string;
+  /** Where it comes from (`taobao-titles`, `agent-replies`, `label-descriptions`, ...). */
+  source: string;
+  /** Product type, when known (e.g. an HCCX entity of a title). */
+  productType?: string;
+  /** Anything else (stored as JSON). */
+  metadata?: Record<string, unknown>;
+}
+
+/** How full-text search treats Chinese: a jieba-segmented column with a whitespace tokenizer, or character bigrams. */
+export type FtsMode = 'jieba' | 'ngram';
+
+/** Options of {@link openRagIndex}. */
+export interface RagIndexOptions {
+  /** Database location: a folder, or an object-store URI (`s3://bucket/path`, `gs://`, `az://`) passed through to LanceDB. */
+  uri: string;
+  /** Embedder for vectors (must stay the same for the life of the tables). */
+  embedder: Embedder;
+  /** Chinese full-text search. @default 'jieba' */
+  fts?: FtsMode;
+  /** Build an IVF_PQ vector index once a table has at least this many rows; exact search below. @default 20000 */
+  vectorIndexMinRows?: number;
+  /** Storage options for object stores (credentials, region, endpoint). */
+  storageOptions?: Record<string, string>;
+}
+
+/** One search result. */
+export interface SearchHit {
+  /** Row id. */
+  id: string;
+  /** Row text. */
+  text: string;
+  /** Table it came from. */
+  table: TableName;
+  /** Higher is better: cosine similarity (vector), BM25 score (fts) or fused RRF score (hybrid). */
+  score: number;
+  /** Exemplars: task, label, OCR text, lineage root; knowledge: source, product type, metadata. */
+  fields: Record<string, unknown>;
+}
+
+/** Options of {@link RagIndex.search}. */
+export interface SearchOptions {
+  /** Table to search. @default 'exemplars' */
+  table?: TableName;
+  /** Vector, full-text or hybrid (reciprocal-rank fusion of both). @default 'hybrid' */
+  mode?: 'vector' | 'fts' | 'hybrid';
+  /** Results. @default 5 */
+  k?: number;
+  /** Filters (exemplars: task, label; knowledge: source). */
+  filter?: { task?: Task; label?: string; source?: string; productType?: string };
+  /** Lineage roots whose rows must not be returned (a training row's own lineage). */
+  excludeRoots?: readonly string[];
+  /** Ids that must not be returned. */
+  excludeIds?: readonly string[];
+  /** Extra SQL predicate, ANDed with the filters. */
+  where?: string;
+  /** IVF partitions probed (with an IVF_PQ index). @default 32 */
+  nprobes?: number;
+  /** Candidates re-ranked exactly (with an IVF_PQ index). @default 10 */
+  refineFactor?: number;
+  /** Read this table version instead of the latest. */
+  version?: number;
+}
+
+/** Information about the index. */
+export interface IndexInfo {
+  /** Location. */
+  uri: string;
+  /** Embedder id recorded in the tables' metadata. */
+  embedder: string;
+  /** Per table: rows, current version and indices. */
+  tables: Record<string, { rows: number; version: number; indices: string[] }>;
+}
+
+/** An opened index of knowledge and exemplar tables. */
+export interface RagIndex {
+  /** The embedder. */
+  readonly embedder: Embedder;
+  /** Adds or replaces knowledge snippets by id (one new table version per call). */
+  upsertKnowledge(items: readonly KnowledgeItem[], options?: { onProgress?: ProgressCallback; signal?: AbortSignal }): Promise<number>;
+  /** Adds or replaces labelled samples as exemplars by id (rows without a label are refused). */
+  upsertExemplars(samples: readonly Sample[], options?: { onProgress?: ProgressCallback; signal?: AbortSignal }): Promise<number>;
+  /** Searches a table with a text or a sample (a sample is searched by its dialogue and OCR text, never its label). */
+  search(query: string | Sample, options?: SearchOptions): Promise<SearchHit[]>;
+  /** {@link RagIndex.search} as a stream of hits. */
+  searchStream(query: string | Sample, options?: SearchOptions): AsyncIterable<SearchHit>;
+  /** Current version of a table. */
+  version(table: TableName): Promise<number>;
+  /** Builds missing indices now (full-text, scalar, and vector once the table is large enough). */
+  optimize(): Promise<void>;
+  /** Rows, versions and indices. */
+  info(): Promise<IndexInfo>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+}
+
+const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+function schemaFor(table: TableName, dim: number, embedder: string): Schema {
+  const common = [new Field('id', new Utf8(), false), new Field('text', new Utf8(), false), new Field('text_seg', new Utf8(), false)];
+  const vector = new Field('vector', new FixedSizeList(dim, new Field('item', new Float32(), true)), false);
+  const meta = new Map([['llm-ir.embedder', embedder]]);
+  if (table === 'knowledge') {
+    return new Schema([...common, new Field('source', new Utf8(), false), new Field('product_type', new Utf8(), false), new Field('metadata', new Utf8(), false), vector], meta);
+  }
+  return new Schema(
+    [...common, new Field('ocr_text', new Utf8(), false), new Field('task', new Utf8(), false), new Field('label', new Utf8(), false), new Field('parent_id', new Utf8(), false), new Field('root', new Utf8(), false), vector],
+    meta,
+  );
+}
+
+/**
+ * Opens (or creates) an embedded LanceDB database with a `knowledge` and an `exemplars` table.
+ * Every upsert makes a new table version (query an older one with `search(..., { version })`);
+ * object-store URIs are passed through to LanceDB. Chinese full-text search uses a jieba-segmented
+ * column (or LanceDB's character-bigram tokenizer); vector search is exact until a table reaches
+ * `vectorIndexMinRows`, then IVF_PQ with exact re-ranking.
+ *
+ * @example
+ * ```ts
+ * const index = await openRagIndex({ uri: 'runs/index', embedder: createHashingEmbedder() });
+ * await index.upsertExemplars(trainSamples);
+ * const hits = await index.search('什么时候补货', { mode: 'hybrid', k: 5, filter: { task: 'intent' } });
+ * ```
+ */
+export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> {
+  const { embedder } = options;
+  const fts = options.fts ?? 'jieba';
+  const minRows = options.vectorIndexMinRows ?? 20_000;
+  let db: Connection;
+  try {
+    db = await connect(options.uri, options.storageOptions ? { storageOptions: options.storageOptions } : {});
+  } catch (cause) {
+    throw new LlmIrError({ code: 'io', message: `cannot open LanceDB at ${options.uri}: ${(cause as Error).message}`, cause });
+  }
+  const tables = new Map<TableName, Table>();
+
+  async function open(name: TableName, create: boolean): Promise<Table | undefined> {
+    const cached = tables.get(name);
+    if (cached) return cached;
+    const names = await db.tableNames();
+    let t: Table | undefined;
+    if (names.includes(name)) {
+      t = await db.openTable(name);
+      const recorded = (await t.schema()).metadata.get('llm-ir.embedder');
+      if (recorded && recorded !== embedder.id) {
+        throw new LlmIrError({ code: 'config-invalid', message: `table ${name} was built with embedder ${recorded}, not ${embedder.id}` });
+      }
+    } else if (create) {
+      t = await db.createEmptyTable(name, schemaFor(name, embedder.dim, embedder.id));
+    }
+    if (t) tables.set(name, t);
+    return t;
+  }
+
+  async function ensureIndices(t: Table, name: TableName): Promise<void> {
+    const have = new Set((await t.listIndices()).map((i) => i.columns.join(',')));
+    const rows = await t.countRows();
+    if (rows === 0) return;
+    const ftsColumn = fts === 'jieba' ? 'text_seg' : 'text';
+    if (!have.has(ftsColumn)) {
+      await t.createIndex(ftsColumn, {
+        config: fts === 'jieba' ? Index.fts({ baseTokenizer: 'whitespace', lowercase: true, stem: false, removeStopWords: false, asciiFolding: false }) : Index.fts({ baseTokenizer: 'ngram', ngramMinLength: 2, ngramMaxLength: 2, lowercase: true, stem: false, removeStopWords: false }),
+        replace: true,
+      });
+    } else {
+      await t.optimize();
+    }
+    if (name === 'exemplars' && !have.has('task')) await t.createIndex('task', { config: Index.bitmap(), replace: true });
+    if (rows >= minRows && !have.has('vector')) {
+      await t.createIndex('vector', {
+        config: Index.ivfPq({ distanceType: 'cosine', numPartitions: Math.max(8, Math.round(Math.sqrt(rows))), numSubVectors: Math.max(1, Math.floor(embedder.dim / 8)) }),
+        replace: true,
+      });
+    }
+  }
+
+  async function upsert(name: TableName, rows: Array<Record<string, unknown>>, texts: string[], opts: { onProgress?: ProgressCallback; signal?: AbortSignal }): Promise<number> {
+    if (rows.length === 0) return 0;
+    const vectors = await embedAll(embedder, texts, opts);
+    const data = rows.map((r, i) => ({ ...r, vector: Array.from(vectors[i]!) }));
+    const t = (await open(name, true))!;
+    const progress = startProgress(`index-${name}`, opts.onProgress, { total: 1, unit: 'write' });
+    await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+    await ensureIndices(t, name);
+    progress.advance();
+    progress.end();
+    return rows.length;
+  }
+
+  function predicate(o: SearchOptions, table: TableName): string | undefined {
+    const parts: string[] = [];
+    if (o.filter?.task && table === 'exemplars') parts.push(`task = ${sqlString(o.filter.task)}`);
+    if (o.filter?.label && table === 'exemplars') parts.push(`label = ${sqlString(o.filter.label)}`);
+    if (o.filter?.source && table === 'knowledge') parts.push(`source = ${sqlString(o.filter.source)}`);
+    if (o.filter?.productType && table === 'knowledge') parts.push(`product_type = ${sqlString(o.filter.productType)}`);
+    if (o.excludeRoots?.length && table === 'exemplars') parts.push(`root NOT IN (${o.excludeRoots.map(sqlString).join(', ')})`);
+    if (o.excludeIds?.length) parts.push(`id NOT IN (${o.excludeIds.map(sqlString).join(', ')})`);
+    if (o.where) parts.push(`(${o.where})`);
+    return parts.length ? parts.join(' AND ') : undefined;
+  }
+
+  function toHit(row: Record<string, unknown>, table: TableName, mode: 'vector' | 'fts' | 'hybrid'): SearchHit {
+    const { id, text, text_seg: _s, vector: _v, _distance, _score, _relevance_score, ...rest } = row as Record<string, unknown> & { _distance?: number; _score?: number; _relevance_score?: number };
+    const score = mode === 'vector' ? 1 - Number(_distance ?? 1) : mode === 'fts' ? Number(_score ?? 0) : Number(_relevance_score ?? 0);
+    const fields: Record<string, unknown> = { ...rest };
+    if (typeof fields['metadata'] === 'string') fields['metadata'] = JSON.parse(fields['metadata'] as string);
+    return { id: String(id), text: String(text), table, score, fields };
+  }
+
+  async function* run(query: string | Sample, o: SearchOptions = {}): AsyncGenerator<SearchHit> {
+    const table = o.table ?? 'exemplars';
+    const mode = o.mode ?? 'hybrid';
+    const k = o.k ?? 5;
+    let t = await open(table, false);
+    if (!t) return;
+    if (o.version !== undefined) {
+      t = await db.openTable(table);
+      await t.checkout(o.version);
+    }
+    const text = typeof query === 'string' ? query : queryText(query);
+    const where = predicate(o, table);
+    const columns = table === 'knowledge' ? ['id', 'text', 'source', 'product_type', 'metadata'] : ['id', 'text', 'ocr_text', 'task', 'label', 'parent_id', 'root'];
+    const ftsColumn = fts === 'jieba' ? 'text_seg' : 'text';
+    const ftsQuery = fts === 'jieba' ? segmentWords(text) : text;
+    const vec = mode === 'fts' ? undefined : (await embedder.embed([text]))[0]!;
+    let q;
+    if (mode === 'fts') {
+      if (ftsQuery.trim() === '') return;
+      q = t.query().fullTextSearch(ftsQuery, { columns: [ftsColumn] });
+    } else {
+      q = t.query().nearestTo(vec!).distanceType('cosine').nprobes(o.nprobes ?? 32).refineFactor(o.refineFactor ?? 10);
+      if (mode === 'hybrid' && ftsQuery.trim() !== '') q = q.fullTextSearch(ftsQuery, { columns: [ftsColumn] }).rerank(await rerankers.RRFReranker.create(60));
+    }
+    if (where) q = q.where(where);
+    const effective = mode === 'hybrid' && ftsQuery.trim() === '' ? 'vector' : mode;
+    const scores = effective === 'vector' ? ['_distance'] : effective === 'fts' ? ['_score'] : [];
+    const rows = (await q.select([...columns, ...scores]).limit(k).toArray()) as Array<Record<string, unknown>>;
+    for (const row of rows) yield toHit(row, table, effective);
+    if (o.version !== undefined) t.close();
+  }
+
+  return {
+    embedder,
+    async upsertKnowledge(items, opts = {}) {
+      return upsert(
+        'knowledge',
+        items.map((i) => ({ id: i.id, text: i.text, text_seg: segmentWords(i.text), source: i.source, product_type: i.productType ?? '', metadata: JSON.stringify(i.metadata ?? {}) })),
+        items.map((i) => i.text),
+        opts,
+      );
+    },
+    async upsertExemplars(samples, opts = {}) {
+      const unlabelled = samples.find((s) => s.label === undefined);
+      if (unlabelled) throw new LlmIrError({ code: 'invalid-row', message: 'exemplars need labels (test rows never enter the index)', id: unlabelled.id });
+      return upsert(
+        'exemplars',
+        samples.map((s) => {
+          const dialogue = dialogueText(s);
+          const ocr = ocrText(s);
+          return { id: s.id, text: dialogue, text_seg: segmentWords(queryText(s)), ocr_text: ocr, task: s.task, label: s.label!, parent_id: s.parentId ?? '', root: s.parentId ?? s.id };
+        }),
+        samples.map((s) => queryText(s)),
+        opts,
+      );
+    },
+    async search(query, o) {
+      const out: SearchHit[] = [];
+      for await (const h of run(query, o)) out.push(h);
+      return out;
+    },
+    searchStream: (query, o) => run(query, o),
+    async version(name) {
+      const t = await open(name, false);
+      return t ? t.version() : 0;
+    },
+    async optimize() {
+      for (const name of ['knowledge', 'exemplars'] as const) {
+        const t = await open(name, false);
+        if (t) await ensureIndices(t, name);
+      }
+    },
+    async info() {
+      const out: IndexInfo = { uri: options.uri, embedder: embedder.id, tables: {} };
+      for (const name of ['knowledge', 'exemplars'] as const) {
+        const t = await open(name, false);
+        if (t) out.tables[name] = { rows: await t.countRows(), version: await t.version(), indices: (await t.listIndices()).map((i) => `${i.name} (${i.indexType} on ${i.columns.join(',')})`) };
+      }
+      return out;
+    },
+    async close() {
+      for (const t of tables.values()) t.close();
+      db.close();
+    },
+  };
+}
