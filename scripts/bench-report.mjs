@@ -24,5 +24,8 @@ for (const f of files) {
   }
   out.push('');
 }
+for (const f of readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.md')).sort()) {
+  out.push(readFileSync(join(RESULTS_DIR, f), 'utf8').trim(), '');
+}
 writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), `${out.join('\n')}`);
 console.error(`BENCHMARKS.md: ${files.length} bench(es)`);

@@ -3,6 +3,8 @@ import { dataCommand } from './commands/data.ts';
 import { evalCommands } from './commands/eval.ts';
 import { ocrCommand } from './commands/ocr.ts';
 import { augmentCommand } from './commands/augment.ts';
+import { indexCommand } from './commands/index-cmd.ts';
+import { distillCommand } from './commands/distill.ts';
 import { CliExit, describeError, EXIT, type CliIo } from './context.ts';
 
 export type { CliIo } from './context.ts';
@@ -19,6 +21,8 @@ export function createProgram(io: CliIo): Command {
   for (const c of evalCommands(io)) program.addCommand(c);
   program.addCommand(ocrCommand(io));
   program.addCommand(augmentCommand(io));
+  program.addCommand(indexCommand(io));
+  program.addCommand(distillCommand(io));
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

@@ -1,0 +1,318 @@
+import { Jieba } from '@node-rs/jieba';
+import { dict } from '@node-rs/jieba/dict.js';
+import sharp from 'sharp';
+import { checkImage, type OcrLine, type Sample } from '@llm-ir/core';
+import { hstack, sparseFromMap, type SparseMatrix, type SparseRow } from './sparse.ts';
+
+/** Feature families of the student, each switchable (for ablations). */
+export interface FeatureFamilies {
+  /** Character 1-3-gram TF-IDF of the customer's turns. @default true */
+  userChars?: boolean;
+  /** Character 1-3-gram TF-IDF of the agent's turns. @default true */
+  agentChars?: boolean;
+  /** Character 1-3-gram TF-IDF of the OCR text. @default true */
+  ocrChars?: boolean;
+  /** jieba word unigram + bigram TF-IDF of customer turns and OCR text. @default true */
+  words?: boolean;
+  /** OCR layout: line count, text-area fraction, where text sits, confidence. @default true */
+  layout?: boolean;
+  /** Image statistics: aspect ratio, size, colourfulness, edge density, brightness histogram. @default true (needs imagesDir; the student uses them for scene rows only unless set) */
+  image?: boolean;
+  /** Share of words from each lexicon domain (needs `lexicon`). @default true when a lexicon is given */
+  lexicon?: boolean;
+}
+
+/** Options of the featurizer. */
+export interface FeatureOptions {
+  /** Families on or off. */
+  families?: FeatureFamilies;
+  /** Character n-gram lengths. @default [1, 3] */
+  ngramRange?: [number, number];
+  /** Keep n-grams seen in at least this many training rows. @default 2 */
+  minDf?: number;
+  /** Folder of the images (for image statistics). */
+  imagesDir?: string;
+  /** A word -> domain lexicon for lexicon features (e.g. @llm-ir/augmentation's ecommerceLexicon()). */
+  lexicon?: { domainOf(word: string): string | undefined; groups: ReadonlyArray<{ domain: string }> };
+}
+
+let jieba: Jieba | undefined;
+const cut = (t: string) => {
+  jieba ??= Jieba.withDict(dict);
+  return jieba.cut(t, true).filter((w) => /[\p{L}\p{N}]/u.test(w));
+};
+
+const clean = (t: string) =>
+  t
+    .replace(/<ocr>[\s\S]*?<\/ocr>/g, ' ')
+    .replace(/<image>/g, '[图]')
+    .replace(/<http>/g, '[链]')
+    .replace(/<box>[^<]*<\/box>/g, ' ')
+    .normalize('NFKC')
+    .toLowerCase();
+
+/** The text fields the student reads. */
+export function textFields(s: Sample): { user: string; agent: string; ocr: string } {
+  const user = s.turns.filter((t) => t.role === 'user').map((t) => clean(t.text)).join('\n');
+  const agent = s.turns.filter((t) => t.role === 'agent').map((t) => clean(t.text)).join('\n');
+  return { user, agent, ocr: ocrLines(s).map((l) => l.text).join(' ').normalize('NFKC').toLowerCase() };
+}
+
+/** All OCR lines of a sample's images, in image order. */
+export function ocrLines(s: Sample): OcrLine[] {
+  if (!s.ocr) return [];
+  return s.turns.flatMap((t) => t.images).flatMap((img) => s.ocr![img.sha256 ?? ''] ?? s.ocr![img.path] ?? []);
+}
+
+interface Vocab {
+  index: Map<string, number>;
+  idf: Float64Array;
+}
+
+function charGrams(text: string, [lo, hi]: [number, number]): Map<string, number> {
+  const counts = new Map<string, number>();
+  const chars = [...text.replace(/\s+/g, ' ')];
+  for (let n = lo; n <= hi; n++) {
+    for (let i = 0; i + n <= chars.length; i++) {
+      const g = chars.slice(i, i + n).join('');
+      if (g.trim() === '') continue;
+      counts.set(g, (counts.get(g) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+function wordGrams(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  const words = cut(text);
+  words.forEach((w, i) => {
+    counts.set(w, (counts.get(w) ?? 0) + 1);
+    if (i > 0) counts.set(`${words[i - 1]} ${w}`, (counts.get(`${words[i - 1]} ${w}`) ?? 0) + 1);
+  });
+  return counts;
+}
+
+function fitVocab(docs: Array<Map<string, number>>, minDf: number): Vocab {
+  const df = new Map<string, number>();
+  for (const d of docs) for (const t of d.keys()) df.set(t, (df.get(t) ?? 0) + 1);
+  const terms = [...df.entries()].filter(([, c]) => c >= minDf).map(([t]) => t).sort();
+  const index = new Map(terms.map((t, i) => [t, i]));
+  const n = docs.length;
+  const idf = Float64Array.from(terms, (t) => Math.log((1 + n) / (1 + df.get(t)!)) + 1);
+  return { index, idf };
+}
+
+/** TF-IDF with sublinear tf and l2 norm (scikit-learn's TfidfVectorizer(sublinear_tf=True)). */
+function tfidf(counts: Map<string, number>, v: Vocab): SparseRow {
+  const m = new Map<number, number>();
+  for (const [t, c] of counts) {
+    const i = v.index.get(t);
+    if (i !== undefined) m.set(i, (1 + Math.log(c)) * v.idf[i]!);
+  }
+  let norm = 0;
+  for (const x of m.values()) norm += x * x;
+  norm = Math.sqrt(norm);
+  if (norm > 0) for (const [k, x] of m) m.set(k, x / norm);
+  return sparseFromMap(m);
+}
+
+const LAYOUT = ['ocr:lines', 'ocr:chars', 'ocr:area', 'ocr:meanY', 'ocr:meanX', 'ocr:top', 'ocr:bottom', 'ocr:conf', 'ocr:has'];
+const IMAGE = ['img:count', 'img:aspect', 'img:logArea', 'img:colourful', 'img:edges', 'img:saturation', ...Array.from({ length: 8 }, (_, i) => `img:bright${i}`)];
+
+function layoutFeatures(s: Sample): number[] {
+  const lines = ocrLines(s);
+  if (lines.length === 0) return [0, 0, 0, 0.5, 0.5, 0, 0, 0, 0];
+  const area = lines.reduce((a, l) => a + Math.max(0, l.box[2] - l.box[0]) * Math.max(0, l.box[3] - l.box[1]), 0);
+  const cy = lines.map((l) => (l.box[1] + l.box[3]) / 2);
+  const cx = lines.map((l) => (l.box[0] + l.box[2]) / 2);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return [
+    Math.log1p(lines.length),
+    Math.log1p(lines.reduce((a, l) => a + l.text.length, 0)),
+    Math.min(1, area),
+    mean(cy),
+    mean(cx),
+    cy.filter((y) => y < 0.15).length / lines.length,
+    cy.filter((y) => y > 0.85).length / lines.length,
+    mean(lines.map((l) => l.confidence)),
+    1,
+  ];
+}
+
+const imageCache = new Map<string, number[]>();
+
+/** Image statistics of one image on a 64 x 64 thumbnail. */
+async function imageStats(imagesDir: string, name: string): Promise<number[] | undefined> {
+  const key = `${imagesDir}\u0000${name}`;
+  const hit = imageCache.get(key);
+  if (hit) return hit;
+  try {
+    const info = await checkImage(imagesDir, name, { decode: false });
+    const { data } = await sharp(info.path).autoOrient().flatten({ background: '#fff' }).resize(64, 64, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const hist = new Array<number>(8).fill(0);
+    let rg = 0, yb = 0, rg2 = 0, yb2 = 0, sat = 0;
+    const luma = new Float64Array(64 * 64);
+    for (let p = 0; p < 64 * 64; p++) {
+      const r = data[3 * p]!, g = data[3 * p + 1]!, b = data[3 * p + 2]!;
+      const y = 0.299 * r + 0.587 * g + 0.114 * b;
+      luma[p] = y;
+      hist[Math.min(7, Math.floor(y / 32))]! += 1 / 4096;
+      const a = r - g, c = 0.5 * (r + g) - b;
+      rg += a; yb += c; rg2 += a * a; yb2 += c * c;
+      const mx = Math.max(r, g, b), mn = Math.min(r, g, b);
+      sat += mx === 0 ? 0 : (mx - mn) / mx;
+    }
+    const n = 4096;
+    const colourful = (Math.sqrt(rg2 / n - (rg / n) ** 2 + yb2 / n - (yb / n) ** 2) + 0.3 * Math.sqrt((rg / n) ** 2 + (yb / n) ** 2)) / 100;
+    let edges = 0;
+    for (let yy = 1; yy < 63; yy++) for (let xx = 1; xx < 63; xx++) {
+      const gx = luma[yy * 64 + xx + 1]! - luma[yy * 64 + xx - 1]!;
+      const gy = luma[(yy + 1) * 64 + xx]! - luma[(yy - 1) * 64 + xx]!;
+      if (Math.hypot(gx, gy) > 40) edges++;
+    }
+    const stats = [Math.log(info.width / info.height), Math.log(info.width * info.height) / 14, colourful, edges / (62 * 62), sat / n, ...hist];
+    imageCache.set(key, stats);
+    return stats;
+  } catch {
+    return undefined;
+  }
+}
+
+interface DenseScaler {
+  names: string[];
+  mean: Float64Array;
+  std: Float64Array;
+}
+
+/** A fitted featurizer: vocabularies, idf, dense-feature scaling. Serialisable to JSON. */
+export interface Featurizer {
+  /** Total feature columns. */
+  readonly dim: number;
+  /** Column ranges per family (for inspection). */
+  readonly ranges: Record<string, [number, number]>;
+  /** Turns samples into sparse rows. */
+  transform(samples: readonly Sample[]): Promise<SparseMatrix>;
+  /** JSON-serialisable state. */
+  toJSON(): unknown;
+}
+
+type State = {
+  options: Omit<FeatureOptions, 'lexicon' | 'imagesDir'> & { families: Required<FeatureFamilies> };
+  vocabs: Record<string, { terms: string[]; idf: number[] }>;
+  dense: { names: string[]; mean: number[]; std: number[] } | undefined;
+  domains: string[];
+};
+
+function resolveFamilies(o: FeatureOptions): Required<FeatureFamilies> {
+  const f = o.families ?? {};
+  return {
+    userChars: f.userChars ?? true,
+    agentChars: f.agentChars ?? true,
+    ocrChars: f.ocrChars ?? true,
+    words: f.words ?? true,
+    layout: f.layout ?? true,
+    image: (f.image ?? true) && o.imagesDir !== undefined,
+    lexicon: (f.lexicon ?? true) && o.lexicon !== undefined,
+  };
+}
+
+async function denseRaw(s: Sample, fam: Required<FeatureFamilies>, o: FeatureOptions, domains: string[]): Promise<number[]> {
+  const out: number[] = [];
+  if (fam.layout) out.push(...layoutFeatures(s));
+  if (fam.image) {
+    const names = s.turns.flatMap((t) => t.images.map((i) => i.path));
+    const stats = (await Promise.all(names.map((n) => imageStats(o.imagesDir!, n)))).filter((x): x is number[] => x !== undefined);
+    const mean = stats.length ? stats[0]!.map((_, j) => stats.reduce((a, st) => a + st[j]!, 0) / stats.length) : new Array(IMAGE.length - 1).fill(0);
+    out.push(Math.log1p(names.length), ...mean);
+  }
+  if (fam.lexicon) {
+    const f = textFields(s);
+    const words = cut(`${f.user} ${f.ocr}`);
+    const counts = new Map<string, number>();
+    for (const w of words) {
+      const d = o.lexicon!.domainOf(w);
+      if (d !== undefined) counts.set(d, (counts.get(d) ?? 0) + 1);
+    }
+    out.push(...domains.map((d) => (counts.get(d) ?? 0) / Math.max(1, words.length)));
+  }
+  return out;
+}
+
+function build(state: State, o: FeatureOptions): Featurizer {
+  const fam = state.options.families;
+  const vocabs: Record<string, Vocab> = {};
+  for (const [name, v] of Object.entries(state.vocabs)) vocabs[name] = { index: new Map(v.terms.map((t, i) => [t, i])), idf: Float64Array.from(v.idf) };
+  const scaler: DenseScaler | undefined = state.dense ? { names: state.dense.names, mean: Float64Array.from(state.dense.mean), std: Float64Array.from(state.dense.std) } : undefined;
+  const ranges: Record<string, [number, number]> = {};
+  let offset = 0;
+  for (const name of Object.keys(vocabs)) {
+    ranges[name] = [offset, offset + vocabs[name]!.index.size];
+    offset += vocabs[name]!.index.size;
+  }
+  if (scaler) {
+    ranges['dense'] = [offset, offset + scaler.names.length];
+    offset += scaler.names.length;
+  }
+  const dim = offset;
+  const range = state.options.ngramRange ?? [1, 3];
+  return {
+    dim,
+    ranges,
+    async transform(samples) {
+      const rows: SparseRow[] = [];
+      for (const s of samples) {
+        const f = textFields(s);
+        const parts: Array<{ row: SparseRow; offset: number }> = [];
+        if (vocabs['user']) parts.push({ row: tfidf(charGrams(f.user, range), vocabs['user']), offset: ranges['user']![0] });
+        if (vocabs['agent']) parts.push({ row: tfidf(charGrams(f.agent, range), vocabs['agent']), offset: ranges['agent']![0] });
+        if (vocabs['ocr']) parts.push({ row: tfidf(charGrams(f.ocr, range), vocabs['ocr']), offset: ranges['ocr']![0] });
+        if (vocabs['words']) parts.push({ row: tfidf(wordGrams(`${f.user}\n${f.ocr}`), vocabs['words']), offset: ranges['words']![0] });
+        if (scaler) {
+          const raw = await denseRaw(s, fam, o, state.domains);
+          // standardised, then scaled so the block's expected norm is 1, like each TF-IDF block:
+          // unscaled, a dozen dense columns outweigh the text and the model overfits them
+          const scale = 1 / Math.sqrt(raw.length);
+          const m = new Map<number, number>();
+          raw.forEach((x, j) => m.set(j, scale * ((x - scaler.mean[j]!) / scaler.std[j]!)));
+          parts.push({ row: sparseFromMap(m), offset: ranges['dense']![0] });
+        }
+        rows.push(hstack(parts));
+      }
+      return { rows, cols: dim };
+    },
+    toJSON: () => state,
+  };
+}
+
+/** Learns vocabularies, idf and dense scaling from training samples. */
+export async function fitFeaturizer(samples: readonly Sample[], options: FeatureOptions = {}): Promise<Featurizer> {
+  const families = resolveFamilies(options);
+  const range = options.ngramRange ?? [1, 3];
+  const minDf = options.minDf ?? 2;
+  const fields = samples.map(textFields);
+  const vocabs: State['vocabs'] = {};
+  const add = (name: string, docs: Array<Map<string, number>>) => {
+    const v = fitVocab(docs, minDf);
+    vocabs[name] = { terms: [...v.index.keys()], idf: Array.from(v.idf) };
+  };
+  if (families.userChars) add('user', fields.map((f) => charGrams(f.user, range)));
+  if (families.agentChars) add('agent', fields.map((f) => charGrams(f.agent, range)));
+  if (families.ocrChars) add('ocr', fields.map((f) => charGrams(f.ocr, range)));
+  if (families.words) add('words', fields.map((f) => wordGrams(`${f.user}\n${f.ocr}`)));
+  const domains = families.lexicon ? [...new Set(options.lexicon!.groups.map((g) => g.domain))].sort() : [];
+  let dense: State['dense'];
+  if (families.layout || families.image || families.lexicon) {
+    const raws = await Promise.all(samples.map((s) => denseRaw(s, families, options, domains)));
+    const names = [...(families.layout ? LAYOUT : []), ...(families.image ? IMAGE : []), ...domains.map((d) => `lex:${d}`)];
+    const mean = names.map((_, j) => raws.reduce((a, r) => a + r[j]!, 0) / Math.max(1, raws.length));
+    const std = names.map((_, j) => Math.sqrt(raws.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / Math.max(1, raws.length)) || 1);
+    dense = { names, mean, std };
+  }
+  const { lexicon: _l, imagesDir: _i, ...rest } = options;
+  return build({ options: { ...rest, families }, vocabs, dense, domains }, options);
+}
+
+/** Restores a featurizer from its JSON state (images and lexicon are given again: they are not stored). */
+export function loadFeaturizer(state: unknown, options: Pick<FeatureOptions, 'imagesDir' | 'lexicon'> = {}): Featurizer {
+  return build(state as State, options);
+}

@@ -1,0 +1,13 @@
+export { createStudent, loadStudent } from './student.ts';
+export type { Student, StudentOptions } from './student.ts';
+export { fitFeaturizer, loadFeaturizer, textFields, ocrLines } from './features.ts';
+export type { Featurizer, FeatureOptions, FeatureFamilies } from './features.ts';
+export { fitLogisticRegression, lbfgs, decision, softmax } from './logreg.ts';
+export type { LogRegModel, LogRegOptions, Targets } from './logreg.ts';
+export type { SparseMatrix, SparseRow } from './sparse.ts';
+export { createChatClient } from './openai-client.ts';
+export type { ChatClient, ChatClientOptions, ChatStats, ChatResponse } from './openai-client.ts';
+export { openaiTeacher, fileTeacher, localTeacher, ensembleTeacher, buildMessages, imageDataUrl, probsFromLogprobs, LABEL_CODES } from './teachers.ts';
+export type { Teacher, TeacherRunOptions, OpenAITeacherOptions } from './teachers.ts';
+export { pseudoLabel } from './pseudo.ts';
+export type { PseudoLabelOptions, PseudoLabelResult } from './pseudo.ts';

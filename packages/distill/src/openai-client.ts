@@ -1,0 +1,159 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LlmIrError } from '@llm-ir/core';
+
+/** Options of {@link createChatClient}. */
+export interface ChatClientOptions {
+  /** Base URL of an OpenAI-compatible server, e.g. `http://localhost:8000/v1`. */
+  baseURL: string;
+  /** Environment variable holding the API key (never logged). @default 'OPENAI_API_KEY' */
+  apiKeyEnv?: string;
+  /** Requests in flight at once. @default 4 */
+  concurrency?: number;
+  /** Retries on 429, 5xx, timeouts and network errors. @default 6 */
+  maxRetries?: number;
+  /** Milliseconds before a request is abandoned (and retried). @default 120000 */
+  timeoutMs?: number;
+  /** First backoff in milliseconds (doubles each retry, full jitter, Retry-After honoured). @default 500 */
+  backoffMs?: number;
+  /** Longest backoff. @default 30000 */
+  maxBackoffMs?: number;
+  /** A fetch implementation (tests, proxies). @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** Token and time statistics of a client. */
+export interface ChatStats {
+  /** Successful requests. */
+  requests: number;
+  /** Retries made. */
+  retries: number;
+  /** Requests that failed for good. */
+  failures: number;
+  /** Prompt tokens reported by the server. */
+  promptTokens: number;
+  /** Completion tokens reported by the server. */
+  completionTokens: number;
+  /** Milliseconds spent in successful requests. */
+  ms: number;
+}
+
+/** An OpenAI-compatible chat-completions client with concurrency, retries and statistics. */
+export interface ChatClient {
+  /** POSTs a chat-completions body and returns the parsed JSON response. */
+  complete(body: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<ChatResponse>;
+  /** Counters so far. */
+  stats(): ChatStats;
+}
+
+/** The parts of a chat-completions response that are read. */
+export interface ChatResponse {
+  choices: Array<{
+    message?: { content?: string | null };
+    logprobs?: { content?: Array<{ token: string; logprob: number; top_logprobs?: Array<{ token: string; logprob: number }> }> | null } | null;
+    finish_reason?: string;
+  }>;
+  usage?: { prompt_tokens?: number; completion_tokens?: number };
+}
+
+const RETRYABLE = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
+
+/**
+ * Creates a client for any OpenAI-compatible chat endpoint (vLLM, `llamafactory-cli api`, DashScope,
+ * OpenAI). The API key is read from an environment variable when requests are made and is removed
+ * from every error message.
+ *
+ * @example
+ * ```ts
+ * const client = createChatClient({ baseURL: 'http://localhost:8000/v1', concurrency: 8 });
+ * const r = await client.complete({ model: 'qwen2-vl-7b', messages: [{ role: 'user', content: '你好' }] });
+ * ```
+ */
+export function createChatClient(options: ChatClientOptions): ChatClient {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const url = `${options.baseURL.replace(/\/+$/, '')}/chat/completions`;
+  const limit = Math.max(1, options.concurrency ?? 4);
+  const maxRetries = options.maxRetries ?? 6;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const backoff = options.backoffMs ?? 500;
+  const maxBackoff = options.maxBackoffMs ?? 30_000;
+  const stats: ChatStats = { requests: 0, retries: 0, failures: 0, promptTokens: 0, completionTokens: 0, ms: 0 };
+  let active = 0;
+  const queue: Array<() => void> = [];
+  const acquire = () => new Promise<void>((resolve) => (active < limit ? (active++, resolve()) : queue.push(() => (active++, resolve()))));
+  const release = () => {
+    active--;
+    queue.shift()?.();
+  };
+  const redact = (s: string) => {
+    const key = process.env[options.apiKeyEnv ?? 'OPENAI_API_KEY'];
+    return key ? s.split(key).join('[redacted]') : s;
+  };
+
+  return {
+    stats: () => ({ ...stats }),
+    async complete(body, opts = {}) {
+      await acquire();
+      try {
+        for (let attempt = 0; ; attempt++) {
+          opts.signal?.throwIfAborted();
+          const key = process.env[options.apiKeyEnv ?? 'OPENAI_API_KEY'];
+          const timeout = AbortSignal.timeout(timeoutMs);
+          const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+          const t0 = performance.now();
+          let status = 0;
+          let retryAfter: number | undefined;
+          let problem: string;
+          try {
+            const res = await doFetch(url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+              body: JSON.stringify(body),
+              signal,
+            });
+            status = res.status;
+            const text = await res.text();
+            if (res.ok) {
+              let json: ChatResponse;
+              try {
+                json = JSON.parse(text) as ChatResponse;
+              } catch {
+                throw new LlmIrError({ code: 'bad-response', message: `server returned invalid JSON: ${redact(text.slice(0, 200))}` });
+              }
+              if (!Array.isArray(json.choices) || json.choices.length === 0) throw new LlmIrError({ code: 'bad-response', message: 'server response has no choices' });
+              stats.requests++;
+              stats.ms += performance.now() - t0;
+              stats.promptTokens += json.usage?.prompt_tokens ?? 0;
+              stats.completionTokens += json.usage?.completion_tokens ?? 0;
+              return json;
+            }
+            const ra = res.headers.get('retry-after');
+            if (ra) retryAfter = Number.isFinite(Number(ra)) ? Number(ra) * 1000 : Math.max(0, Date.parse(ra) - Date.now());
+            problem = `HTTP ${status}: ${redact(text.slice(0, 300))}`;
+            if (!RETRYABLE.has(status)) {
+              stats.failures++;
+              throw new LlmIrError({ code: status === 401 || status === 403 ? 'unauthorized' : 'http-error', message: `${url} ${problem}` });
+            }
+          } catch (error) {
+            if (LlmIrError.isInstance(error)) {
+              if (error.code !== 'bad-response') throw error;
+              problem = error.reason;
+            } else if (opts.signal?.aborted) {
+              throw new LlmIrError({ code: 'cancelled', message: 'request cancelled', cause: error });
+            } else {
+              problem = timeout.aborted ? `timed out after ${timeoutMs} ms` : `network error: ${redact((error as Error).message)}`;
+            }
+          }
+          if (attempt >= maxRetries) {
+            stats.failures++;
+            throw new LlmIrError({ code: 'request-failed', message: `${url}: giving up after ${attempt + 1} attempts (${problem})` });
+          }
+          stats.retries++;
+          const wait = retryAfter ?? Math.random() * Math.min(maxBackoff, backoff * 2 ** attempt);
+          await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : {});
+        }
+      } finally {
+        release();
+      }
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// rag-index bench.
+// 1. Retrieval quality on the shared data: for each intent row, is the nearest exemplar's label
+//    right (leave-one-lineage-out)? Top-1 and top-5 label accuracy for vector, fts and hybrid, with
+//    both Chinese full-text modes (jieba-segmented column vs LanceDB bigrams).
+// 2. A 100,000-row knowledge table (the Taobao titles and text augmentations of them): build time,
+//    p50 / p95 query latency with the IVF_PQ index, recall@10 against exact search.
+// Run: npm run bench -w @llm-ir/rag-index   (LLM_IR_BENCH_ROWS=20000 for a quick run)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@lancedb/lancedb';
+import { createRng, loadSamples } from '@llm-ir/core';
+import { augmentText } from '@llm-ir/augmentation';
+import { fitHashingEmbedder, knowledgeFromTitles, openRagIndex, queryText, type FtsMode, type KnowledgeItem } from '@llm-ir/rag-index';
+// @ts-expect-error plain ESM helper without types
+import { writeResult } from '../../../scripts/bench-lib.mjs';
+
+const SHARED = fileURLToPath(new URL('../../../../shared/datasets/', import.meta.url));
+const ROWS = Number(process.env['LLM_IR_BENCH_ROWS'] ?? 100_000);
+const dir = mkdtempSync(join(tmpdir(), 'llm-ir-ragbench-'));
+const rows: Array<Record<string, unknown>> = [];
+const quality: Record<string, unknown> = {};
+try {
+  // ---- 1. retrieval quality ----
+  const { samples } = await loadSamples(join(SHARED, 'www2025-mire/train.json'));
+  const intent = samples.filter((s) => s.task === 'intent');
+  const embedder = fitHashingEmbedder(samples.map((s) => queryText(s)));
+  for (const fts of ['jieba', 'ngram'] as FtsMode[]) {
+    const index = await openRagIndex({ uri: join(dir, `quality-${fts}`), embedder, fts });
+    await index.upsertExemplars(intent);
+    for (const mode of ['vector', 'fts', 'hybrid'] as const) {
+      if (fts === 'ngram' && mode === 'vector') continue;
+      let top1 = 0;
+      let top5 = 0;
+      for (const s of intent) {
+        const hits = await index.search(s, { mode, k: 5, filter: { task: 'intent' }, excludeRoots: [s.parentId ?? s.id] });
+        if (hits[0]?.fields['label'] === s.label) top1++;
+        if (hits.some((h) => h.fields['label'] === s.label)) top5++;
+      }
+      const name = mode === 'vector' ? 'vector' : `${mode} (${fts})`;
+      quality[name] = { top1: top1 / intent.length, top5: top5 / intent.length };
+      rows.push({ name: `nearest-exemplar label accuracy, ${name}, ${intent.length} intent rows, leave-one-lineage-out`, value: +(100 * top1 / intent.length).toFixed(1), unit: '% top-1', note: `top-5 ${(100 * top5 / intent.length).toFixed(1)}%` });
+      console.error(name, top1 / intent.length, top5 / intent.length);
+    }
+    await index.close();
+  }
+
+  // ---- 2. a 100k-row table ----
+  const titles: KnowledgeItem[] = [];
+  for (const split of ['train', 'dev', 'test']) titles.push(...(await knowledgeFromTitles(join(SHARED, `taobao-titles/${split}.jsonl`))));
+  const items: KnowledgeItem[] = [...titles];
+  const rng = createRng('rag-bench');
+  for (let k = 0; items.length < ROWS; k++) {
+    const t = titles[k % titles.length]!;
+    const text = await augmentText(t.text, [{ op: 'synonym', rate: 0.3 }, { op: 'swap', rate: 0.2 }, { op: 'delete', rate: 0.1 }, { op: 'insert', rate: 0.1 }], rng.fork(k));
+    items.push({ ...t, id: `${t.id}#${Math.floor(k / titles.length)}-${k}`, text });
+  }
+  const big = fitHashingEmbedder(items.slice(0, 20_000).map((i) => i.text));
+  const t0 = performance.now();
+  const index = await openRagIndex({ uri: join(dir, 'big'), embedder: big, vectorIndexMinRows: 10_000 });
+  await index.upsertKnowledge(items.slice(0, ROWS));
+  const buildSeconds = (performance.now() - t0) / 1000;
+  const info = await index.info();
+  console.error(`built ${info.tables['knowledge']!.rows} rows in ${buildSeconds.toFixed(1)} s; ${info.tables['knowledge']!.indices.join('; ')}`);
+  const queries = Array.from({ length: 300 }, (_, i) => titles[(i * 37) % titles.length]!.text.slice(0, 12));
+  const db = await connect(join(dir, 'big'));
+  const table = await db.openTable('knowledge');
+  const latencies: number[] = [];
+  let recall = 0;
+  for (const q of queries) {
+    const [vec] = await big.embed([q]);
+    const t1 = performance.now();
+    const ann = await table.query().nearestTo(vec!).distanceType('cosine').nprobes(32).refineFactor(10).select(['id']).limit(10).toArray();
+    latencies.push(performance.now() - t1);
+    const exact = await table.query().nearestTo(vec!).distanceType('cosine').bypassVectorIndex().select(['id']).limit(10).toArray();
+    const truth = new Set(exact.map((r) => r.id));
+    recall += ann.filter((r) => truth.has(r.id)).length / 10;
+  }
+  latencies.sort((a, b) => a - b);
+  const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  rows.push({ name: `build a ${info.tables['knowledge']!.rows.toLocaleString('en')}-row knowledge table (embed + write + IVF_PQ + FTS indices)`, value: +buildSeconds.toFixed(1), unit: 's' });
+  rows.push({ name: 'vector query latency p50 (IVF_PQ, nprobes 32, refine x10, k=10)', value: +p(0.5).toFixed(2), unit: 'ms', note: `p95 ${p(0.95).toFixed(2)} ms over ${queries.length} queries` });
+  rows.push({ name: 'recall@10 of IVF_PQ against exact search', value: +(recall / queries.length).toFixed(3), unit: '', reference: 'exact (bypassVectorIndex)', referenceValue: 1 });
+  table.close();
+  db.close();
+  await index.close();
+  const result = writeResult('rag-index', '@llm-ir/rag-index', rows, { quality });
+  console.log(JSON.stringify(result.rows, null, 2));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
