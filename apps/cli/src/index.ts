@@ -5,6 +5,7 @@ import { ocrCommand } from './commands/ocr.ts';
 import { augmentCommand } from './commands/augment.ts';
 import { indexCommand } from './commands/index-cmd.ts';
 import { distillCommand } from './commands/distill.ts';
+import { trainCommands } from './commands/train.ts';
 import { CliExit, describeError, EXIT, type CliIo } from './context.ts';
 
 export type { CliIo } from './context.ts';
@@ -23,6 +24,7 @@ export function createProgram(io: CliIo): Command {
   program.addCommand(augmentCommand(io));
   program.addCommand(indexCommand(io));
   program.addCommand(distillCommand(io));
+  for (const c of trainCommands(io)) program.addCommand(c);
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

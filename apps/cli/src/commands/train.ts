@@ -1,0 +1,173 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { createRunRecord, loadSamples, openArtifactCache, writePredictionsJsonl, writeSubmissionCsv, type Sample } from '@llm-ir/core';
+import { applyOcr, createOcrPool, ocrDataset } from '@llm-ir/ocr';
+import {
+  armFrom,
+  loadHandle,
+  localExecutor,
+  predictWithEndpoint,
+  prepareTraining,
+  runTraining,
+  slurmExecutor,
+  sshExecutor,
+  trainCpuArm,
+  type ArmConfig,
+  type Executor,
+  type JobHandle,
+} from '@llm-ir/trainer-bridge';
+import { CliExit, EXIT, type CliIo } from '../context.ts';
+import { terminalProgress } from '../progress-bar.ts';
+
+/** Reads an arm: a preset name, or a JSON / YAML file. */
+export async function readArm(spec: string): Promise<ArmConfig> {
+  if (/\.(json|ya?ml)$/i.test(spec)) {
+    const text = await readFile(spec, 'utf8');
+    return armFrom((spec.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as Parameters<typeof armFrom>[0] & object);
+  }
+  return armFrom(spec);
+}
+
+/** Attaches OCR (cached) and writes it into prompts as the arm says, for the training or the test split. */
+export async function withArmOcr(samples: Sample[], arm: ArmConfig, split: 'train' | 'test', imagesDir: string, cacheDir: string, io: CliIo): Promise<Sample[]> {
+  const wanted = split === 'train' ? arm.ocr.train : arm.ocr.infer;
+  if (!wanted) return samples;
+  const pool = await createOcrPool({ engine: 'paddle' });
+  try {
+    const out = await ocrDataset(samples, { pool, imagesDir, cache: openArtifactCache({ dir: cacheDir }), onProgress: terminalProgress({ enabled: io.progress }) });
+    for (const e of out.errors) io.stderr(`OCR: ${e.error.message} [${e.error.code}]\n`);
+    return out.samples;
+  } finally {
+    await pool.close();
+  }
+}
+
+function executorFor(kind: string, flags: { host?: string; remoteDir?: string }): Executor {
+  if (kind === 'local') return localExecutor();
+  if (kind === 'slurm') return slurmExecutor();
+  if (!flags.host || !flags.remoteDir) throw new Error('--executor ssh needs --host and --remote-dir');
+  return sshExecutor({ host: flags.host, remoteDir: flags.remoteDir });
+}
+
+function executorOf(handle: JobHandle): Executor {
+  return handle.executor === 'ssh' ? sshExecutor({ host: handle.remote!.host, remoteDir: handle.remote!.dir.replace(/\/[^/]+$/, '') }) : executorFor(handle.executor, {});
+}
+
+/** `llm-ir train` (run, status, logs, cancel) and `llm-ir predict`. */
+export function trainCommands(io: CliIo): Command[] {
+  const train = new Command('train').description('fine-tune (LLaMA-Factory / ms-swift LoRA on GPUs, or the CPU student) an arm of the experiment');
+  train
+    .command('run', { isDefault: true })
+    .description('export data and config for an arm, then submit and follow the run (or print the commands with --dry-run)')
+    .addOption(new Option('--backend <backend>', 'trainer').choices(['llamafactory', 'swift', 'cpu']).default('llamafactory'))
+    .addOption(new Option('--executor <executor>', 'where GPU jobs run').choices(['local', 'ssh', 'slurm']).default('local'))
+    .requiredOption('--arm <arm>', 'baseline | ocr-train | ocr-train-infer | lora-r16-a32-ocr, or a JSON/YAML arm file')
+    .requiredOption('--train <file>', 'training rows (challenge JSON)')
+    .requiredOption('--images <dir>', 'images folder')
+    .requiredOption('--out <dir>', 'run folder')
+    .option('--dry-run', 'write every file and print the exact commands, submit nothing', false)
+    .option('--host <host>', 'ssh: host')
+    .option('--remote-dir <dir>', 'ssh: folder on the host')
+    .option('--partition <p>', 'slurm: partition')
+    .option('--gpus <n>', 'slurm: GPUs per node')
+    .option('--time <t>', 'slurm: time limit (e.g. 24:00:00)')
+    .option('--cache <dir>', 'artifact cache (OCR)', '.llm-ir-cache')
+    .action(async (flags: { backend: 'llamafactory' | 'swift' | 'cpu'; executor: string; arm: string; train: string; images: string; out: string; dryRun: boolean; host?: string; remoteDir?: string; partition?: string; gpus?: string; time?: string; cache: string }) => {
+      const arm = await readArm(flags.arm);
+      const { samples, errors } = await loadSamples(flags.train);
+      for (const e of errors) io.stderr(`${e.message} [${e.code}]\n`);
+      const runDir = resolve(flags.out);
+      const run = await createRunRecord({ runsDir: resolve(runDir, '..'), id: runDir.split('/').pop()!, config: { ...flags }, resolvedConfig: { arm, backend: flags.backend, executor: flags.executor }, inputs: { train: flags.train }, resume: true });
+      const withOcr = await withArmOcr(samples, arm, 'train', flags.images, resolve(flags.cache), io);
+      if (flags.backend === 'cpu') {
+        const r = await trainCpuArm(arm, { train: withOcr, outDir: join(runDir, 'out'), imagesDir: flags.images, onProgress: terminalProgress({ enabled: io.progress }) });
+        await run.finish('succeeded', { model: r.modelPath });
+        io.stdout(`${arm.name}: CPU student trained -> ${r.modelPath}\n`);
+        return;
+      }
+      const prompts = arm.ocr.train ? applyOcr(withOcr, { at: 'train', split: 'train', format: arm.ocr.format ?? 'plain' }) : withOcr;
+      const prepared = await prepareTraining({ backend: flags.backend, arm, samples: prompts, imagesDir: flags.images, runDir });
+      const env = Object.entries(prepared.env).map(([k, v]) => `${k}=${v}`).join(' ');
+      io.stdout(`${arm.name}: ${prepared.rows} rows, ${prepared.stepsPerEpoch} steps per epoch, checkpoints every half epoch\n`);
+      io.stdout(`command: ${env} ${prepared.command.join(' ')}\n`);
+      if (flags.dryRun) {
+        await run.finish('succeeded', { dryRun: true, command: prepared.command, env: prepared.env });
+        return;
+      }
+      const executor = executorFor(flags.executor, flags);
+      try {
+        const result = await runTraining(prepared, executor, {
+          run,
+          onProgress: terminalProgress({ enabled: io.progress }),
+          slurm: { ...(flags.partition ? { partition: flags.partition } : {}), ...(flags.gpus ? { gpusPerNode: Number(flags.gpus) } : {}), ...(flags.time ? { time: flags.time } : {}) },
+        });
+        await run.finish('succeeded', { checkpoints: result.checkpoints });
+        io.stdout(`${result.status.state}: ${result.checkpoints.length} checkpoints (epochs ${result.checkpoints.map((c) => c.epoch).join(', ')})\n`);
+      } catch (error) {
+        await run.finish('failed', { error: (error as Error).message.split('\n')[0] });
+        throw error;
+      }
+    });
+  train
+    .command('status')
+    .description('state of a submitted run')
+    .argument('<run-dir>', 'run folder')
+    .action(async (dir: string) => {
+      const h = await loadHandle(dir);
+      const s = await executorOf(h).status(h);
+      io.stdout(`${h.executor} job ${h.id}: ${s.state}${s.reason ? ` (${s.reason})` : ''}${s.exitCode !== undefined ? `, exit ${s.exitCode}` : ''}\n`);
+    });
+  train
+    .command('logs')
+    .description('last lines of a run\'s output')
+    .argument('<run-dir>', 'run folder')
+    .option('--tail <n>', 'lines', '50')
+    .action(async (dir: string, flags: { tail: string }) => {
+      const h = await loadHandle(dir);
+      io.stdout(`${await executorOf(h).logs(h, { tail: Number(flags.tail) })}\n`);
+    });
+  train
+    .command('cancel')
+    .description('stop a run gracefully (the trainer saves the model first)')
+    .argument('<run-dir>', 'run folder')
+    .action(async (dir: string) => {
+      const h = await loadHandle(dir);
+      await executorOf(h).cancel(h);
+      io.stdout(`cancel sent to ${h.executor} job ${h.id}\n`);
+    });
+
+  const predict = new Command('predict')
+    .description('predict with a served model (vLLM, llamafactory-cli api, any OpenAI-compatible server): submission.csv and predictions.jsonl')
+    .requiredOption('--endpoint <url>', 'base URL, e.g. http://127.0.0.1:8000/v1')
+    .requiredOption('--model <name>', 'model or LoRA adapter name')
+    .requiredOption('--in <file>', 'rows to predict (challenge JSON)')
+    .requiredOption('--images <dir>', 'images folder')
+    .requiredOption('--out <dir>', 'output folder')
+    .addOption(new Option('--constraint <kind>', 'label constraint').choices(['structured_outputs', 'guided_choice', 'response_format', 'none']).default('structured_outputs'))
+    .option('--logprobs', 'label probabilities from logprobs (letters, no constraint)', false)
+    .option('--image-max-pixels <n>', 'resize images to the training pixel budget', '262144')
+    .option('--concurrency <n>', 'requests at once', '8')
+    .action(async (flags: { endpoint: string; model: string; in: string; images: string; out: string; constraint: 'structured_outputs' | 'guided_choice' | 'response_format' | 'none'; logprobs: boolean; imageMaxPixels: string; concurrency: string }) => {
+      const { samples, errors } = await loadSamples(flags.in);
+      for (const e of errors) io.stderr(`${e.message} [${e.code}]\n`);
+      const r = await predictWithEndpoint(samples, {
+        baseURL: flags.endpoint,
+        model: flags.model,
+        imagesDir: flags.images,
+        constraint: flags.constraint,
+        logprobs: flags.logprobs,
+        imageMaxPixels: Number(flags.imageMaxPixels),
+        concurrency: Number(flags.concurrency),
+        journal: join(flags.out, 'journal.jsonl'),
+        onProgress: terminalProgress({ enabled: io.progress }),
+      });
+      await writePredictionsJsonl(join(flags.out, 'predictions.jsonl'), r.predictions);
+      await writeSubmissionCsv(join(flags.out, 'submission.csv'), r.predictions.map((p) => ({ id: p.id, predict: p.label })));
+      io.stdout(`${r.predictions.length} of ${samples.length} rows predicted; ${r.unmatched.length} answers matched no label; ${r.failed.length} requests failed\n`);
+      for (const u of r.unmatched.slice(0, 10)) io.stderr(`  unmatched ${u.id}: ${u.reason}\n`);
+      if (r.unmatched.length || r.failed.length || errors.length) throw new CliExit(EXIT.partial);
+    });
+  return [train, predict];
+}

@@ -1,0 +1,15 @@
+export { PAPER_ARMS, resolveArm, armFrom } from './arm.ts';
+export type { ArmConfig } from './arm.ts';
+export { exportLlamaFactory, llamaFactoryConfig, toShareGpt, stepsPerEpoch, LLAMAFACTORY_KEYS } from './llamafactory.ts';
+export type { ShareGptRow, LlamaFactoryExport } from './llamafactory.ts';
+export { exportSwift } from './swift.ts';
+export type { SwiftExportOptions } from './swift.ts';
+export { localExecutor, slurmExecutor, sshExecutor, sbatchScript, mapSlurmState, diagnoseLog, loadHandle, saveHandle } from './executors.ts';
+export type { Executor, JobSpec, JobHandle, JobState, JobStatus } from './executors.ts';
+export { followTraining, discoverCheckpoints, parseTrainLogLine } from './monitor.ts';
+export type { TrainLogEntry, Checkpoint, FollowOptions } from './monitor.ts';
+export { predictWithEndpoint, vllmServeCommand, startServer } from './predict.ts';
+export type { PredictOptions, LoraModule } from './predict.ts';
+export { trainCpuArm, withoutOcr } from './cpu.ts';
+export { prepareTraining, runTraining, TrainingRunError } from './bridge.ts';
+export type { PreparedTraining } from './bridge.ts';

@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LlmIrError, type Prediction, type ProgressCallback, type Sample } from '@llm-ir/core';
+import { openaiTeacher } from '@llm-ir/distill';
+
+/** Options of {@link predictWithEndpoint}. */
+export interface PredictOptions {
+  /** OpenAI-compatible base URL (vLLM, `llamafactory-cli api`, ...), e.g. `http://127.0.0.1:8000/v1`. */
+  baseURL: string;
+  /** Model (or LoRA adapter) name on the server. */
+  model: string;
+  /** Images folder. */
+  imagesDir: string;
+  /** Images are resized to this many pixels at most: use the training `image_max_pixels`. @default 262144 */
+  imageMaxPixels?: number;
+  /** Label constraint: vLLM >= 0.12 `structured_outputs`, older vLLM `guided_choice`, `none` (e.g. llamafactory-cli api). @default 'structured_outputs' */
+  constraint?: 'structured_outputs' | 'guided_choice' | 'response_format' | 'none';
+  /** Label probabilities from logprobs (labels shown as letters, no constraint, as vLLM masks logprobs under one). @default false */
+  logprobs?: boolean;
+  /** Requests in flight. @default 8 */
+  concurrency?: number;
+  /** Retries on 429 / 5xx / timeouts. @default 6 */
+  maxRetries?: number;
+  /** Request timeout. @default 120000 */
+  timeoutMs?: number;
+  /** Resumable journal (JSONL). */
+  journal?: string;
+  /** Environment variable of the API key. @default 'OPENAI_API_KEY' */
+  apiKeyEnv?: string;
+  /** Progress events. */
+  onProgress?: ProgressCallback;
+  /** Cancels. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Predicts labels with a served model: challenge prompt with image parts (resized to the training
+ * pixel budget), the label constrained by the server's structured-output field, the answer mapped
+ * to a canonical label with core's `matchLabel`. Answers that match no label are counted in
+ * `unmatched` (with the row id and reason) rather than guessed.
+ */
+export async function predictWithEndpoint(samples: readonly Sample[], options: PredictOptions): Promise<{ predictions: Prediction[]; unmatched: Array<{ id: string; reason: string }>; failed: Array<{ id: string; reason: string }> }> {
+  const teacher = openaiTeacher({
+    baseURL: options.baseURL,
+    model: options.model,
+    imagesDir: options.imagesDir,
+    imageMaxPixels: options.imageMaxPixels ?? 262_144,
+    probabilities: options.logprobs ? 'logprobs' : 'none',
+    constraint: options.constraint ?? (options.logprobs ? 'none' : 'structured_outputs'),
+    concurrency: options.concurrency ?? 8,
+    maxRetries: options.maxRetries ?? 6,
+    timeoutMs: options.timeoutMs ?? 120_000,
+    ...(options.journal ? { journal: options.journal } : {}),
+    ...(options.apiKeyEnv ? { apiKeyEnv: options.apiKeyEnv } : {}),
+  });
+  const unmatched: Array<{ id: string; reason: string }> = [];
+  const failed: Array<{ id: string; reason: string }> = [];
+  const predictions = await teacher.label(samples, {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    onError: (id, e) => (e.code === 'unmatched-answer' ? unmatched : failed).push({ id, reason: e.reason }),
+  });
+  return { predictions, unmatched, failed };
+}
+
+/** A LoRA adapter to serve: its name (the `model` of requests) and folder. */
+export interface LoraModule {
+  name: string;
+  path: string;
+}
+
+/** The `vllm serve` command for a base model with LoRA adapters (one per checkpoint to evaluate). */
+export function vllmServeCommand(options: { model: string; loras: readonly LoraModule[]; port?: number; maxLoraRank?: number; imageMaxPixels?: number; maxImages?: number; allowedLocalMediaPath?: string; maxModelLen?: number }): string[] {
+  return [
+    'vllm', 'serve', options.model,
+    '--host', '127.0.0.1', '--port', String(options.port ?? 8000),
+    '--enable-lora', '--max-lora-rank', String(options.maxLoraRank ?? 64), '--max-loras', String(Math.max(1, Math.min(8, options.loras.length))),
+    '--lora-modules', ...options.loras.map((l) => JSON.stringify({ name: l.name, path: l.path, base_model_name: options.model })),
+    '--limit-mm-per-prompt', JSON.stringify({ image: options.maxImages ?? 4 }),
+    '--mm-processor-kwargs', JSON.stringify({ max_pixels: options.imageMaxPixels ?? 262_144 }),
+    '--max-model-len', String(options.maxModelLen ?? 8192), '--max-logprobs', '20',
+    ...(options.allowedLocalMediaPath ? ['--allowed-local-media-path', options.allowedLocalMediaPath] : []),
+  ];
+}
+
+/** Starts a server command and waits until `GET <baseURL>/models` answers. Returns the process; kill it when done. */
+export async function startServer(command: readonly string[], options: { baseURL: string; timeoutMs?: number; env?: Record<string, string>; logFile?: string }): Promise<ChildProcess> {
+  const { openSync } = await import('node:fs');
+  const out = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
+  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...options.env }, stdio: ['ignore', out, out] });
+  const deadline = Date.now() + (options.timeoutMs ?? 900_000);
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new LlmIrError({ code: 'server-failed', message: `${command[0]} exited before it was ready${options.logFile ? ` (see ${options.logFile})` : ''}` });
+    try {
+      const r = await fetch(`${options.baseURL.replace(/\/$/, '')}/models`);
+      if (r.ok) return child;
+    } catch {
+      // not up yet
+    }
+    await sleep(1000);
+  }
+  child.kill('SIGTERM');
+  throw new LlmIrError({ code: 'server-failed', message: `${command[0]} was not ready within ${options.timeoutMs ?? 900_000} ms` });
+}
