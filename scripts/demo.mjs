@@ -1,22 +1,23 @@
-// `npm run demo`: the main job on the embedded default data. Generates the demo dataset on first
-// use (seeded, deterministic; see datasets/generate-demo.ts), checks it and summarises it.
-//   npm run demo                       # embedded demo data
-//   npm run demo -- --data <dir>       # any folder with train.json and images/ (e.g. ../shared/datasets/www2025-mire)
+// `npm run demo`: the main job. On the embedded demo dataset (generated on first use, seeded and
+// deterministic; see datasets/generate-demo.ts) or on `--data <dir>` (a folder with train.json and
+// images/, e.g. ../shared/datasets/www2025-mire): validate, split into train and test (seeded,
+// stratified), then run the ablation arms and the factorial grid as turbo tasks (each cached on its
+// own) and print the ablation table and the path of report.html.
+//   npm run demo
+//   npm run demo -- --data ../shared/datasets/www2025-mire
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const root = new URL('..', import.meta.url).pathname;
-const { values } = parseArgs({ options: { data: { type: 'string' } } });
-const env = { ...process.env, DOTENV_CONFIG_QUIET: 'true', TURBO_TELEMETRY_DISABLED: '1' };
-const run = (cmd, args) => {
-  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env });
-  return r.status ?? 1;
-};
+const { values } = parseArgs({ options: { data: { type: 'string' }, seed: { type: 'string', default: '0' } } });
+const env = { ...process.env, DOTENV_CONFIG_QUIET: 'true', TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
+const run = (cmd, args, extra = {}) => spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env: { ...env, ...extra } }).status ?? 1;
+const t0 = performance.now();
 
-let data = values.data;
+let data = values.data ? resolve(values.data) : undefined;
 if (data === undefined) {
   data = join(root, 'datasets', 'demo');
   const generator = join(root, 'datasets', 'generate-demo.ts');
@@ -24,14 +25,26 @@ if (data === undefined) {
   const want = createHash('sha256').update(readFileSync(generator)).digest('hex');
   if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== want) {
     console.error('generating the demo dataset (first run only)...');
-    const code = run(process.execPath, ['--conditions=@llm-ir/source', '--import', 'tsx', generator, '--out', data]);
-    if (code !== 0) process.exit(code);
+    if (run(process.execPath, ['--conditions=@llm-ir/source', '--import', 'tsx', generator, '--out', data]) !== 0) process.exit(1);
     writeFileSync(stamp, want);
   }
 }
 const bin = join(root, 'apps', 'cli', 'bin', 'llm-ir.js');
-const train = join(data, 'train.json');
 const images = join(data, 'images');
-let code = run(process.execPath, [bin, 'data', 'validate', train, '--images', images]);
-code = run(process.execPath, [bin, 'data', 'inspect', train, '--images', images]) || code;
-process.exit(code);
+if (run(process.execPath, [bin, 'data', 'validate', join(data, 'train.json'), '--images', images, '--allow-warnings']) !== 0) {
+  console.error('the data has problems (listed above); fix them or run `llm-ir data validate` for details');
+  process.exit(1);
+}
+const split = join(root, '.llm-ir-cache', 'demo-split', createHash('sha256').update(readFileSync(join(data, 'train.json'))).digest('hex').slice(0, 16));
+if (!existsSync(join(split, 'test.json'))) {
+  if (run(process.execPath, [bin, 'data', 'split', join(data, 'train.json'), '--out', split, '--test-fraction', '0.3', '--seed', values.seed]) !== 0) process.exit(1);
+}
+const fingerprint = createHash('sha256').update(readFileSync(join(split, 'train.json'))).update(readFileSync(join(split, 'test.json'))).update(images).digest('hex');
+const dataEnv = { LLM_IR_TRAIN: join(split, 'train.json'), LLM_IR_TEST: join(split, 'test.json'), LLM_IR_TRAIN_IMAGES: images, LLM_IR_TEST_IMAGES: images, LLM_IR_SEED: values.seed, LLM_IR_DATA_HASH: fingerprint };
+const turbo = join(root, 'node_modules', '.bin', 'turbo');
+const code = run(turbo, ['run', 'ablation', '--filter=@llm-ir-app/ablation', '--output-logs=errors-only', '--log-prefix=none'], dataEnv);
+if (code !== 0) process.exit(code);
+const results = join(root, 'apps', 'ablation', 'results');
+console.log(readFileSync(join(results, 'ablation.md'), 'utf8').replace(/\nreport: .*\n?$/, ''));
+console.log(`report: ${join(results, 'report.html')}`);
+console.error(`demo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -6,6 +6,7 @@ import { augmentCommand } from './commands/augment.ts';
 import { indexCommand } from './commands/index-cmd.ts';
 import { distillCommand } from './commands/distill.ts';
 import { trainCommands } from './commands/train.ts';
+import { runCommand } from './commands/run.ts';
 import { CliExit, describeError, EXIT, type CliIo } from './context.ts';
 
 export type { CliIo } from './context.ts';
@@ -25,6 +26,7 @@ export function createProgram(io: CliIo): Command {
   program.addCommand(indexCommand(io));
   program.addCommand(distillCommand(io));
   for (const c of trainCommands(io)) program.addCommand(c);
+  program.addCommand(runCommand(io));
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

@@ -120,14 +120,15 @@ export function evalCommands(io: CliIo): Command[] {
     .requiredOption('--out <file>', 'report.html to write')
     .option('--baseline <arm>', 'baseline configuration for Table 2', 'baseline')
     .option('--gold <file>', 'gold file: enables component effects from runs with factors and predictions.jsonl')
+    .option('--effects-runs <dir...>', 'estimate effects from these run folders only (e.g. a factorial grid) instead of all')
     .option('--resamples <n>', 'bootstrap resamples for effect intervals', '1000')
-    .action(async (dirs: string[], opts: { out: string; baseline: string; gold?: string; resamples: string }) => {
+    .action(async (dirs: string[], opts: { out: string; baseline: string; gold?: string; resamples: string; effectsRuns?: string[] }) => {
       const runs = await readRunResults(dirs);
       let effects;
       if (opts.gold) {
         const { gold } = await loadGold(opts.gold);
         const factorial: FactorialRun[] = [];
-        for (const r of runs) {
+        for (const r of opts.effectsRuns ? await readRunResults(opts.effectsRuns) : runs) {
           const pred = join(r.dir!, 'predictions.jsonl');
           if (r.factors && existsSync(pred)) factorial.push({ name: r.arm, factors: r.factors, predictions: await loadPredictions(pred) });
         }

@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { LlmIrError } from '@llm-ir/core';
+import { estimateEffects, loadGold, loadPredictions, readRunResults, table2, tableToMarkdown, writeReport, type FactorialRun } from '@llm-ir/eval';
+import type { CliIo } from '../context.ts';
+import { terminalProgress } from '../progress-bar.ts';
+import { armFactors, parseCpuArm, runArm, type CpuArm } from '../pipeline.ts';
+
+/** Folder of the checked-in arm files (apps/ablation/arms). */
+export const ARMS_DIR = fileURLToPath(new URL('../../../ablation/arms/', import.meta.url));
+
+/** Reads an arm by name (from the arms folder) or from a JSON file. */
+export async function loadArm(spec: string, armsDir = ARMS_DIR): Promise<CpuArm> {
+  const path = spec.endsWith('.json') ? spec : join(armsDir, `${spec.replace(/^\+/, '')}.json`);
+  if (!existsSync(path)) throw new LlmIrError({ code: 'config-invalid', message: `no arm ${JSON.stringify(spec)} (looked for ${path})` });
+  return parseCpuArm(JSON.parse(await readFile(path, 'utf8')), path);
+}
+
+/** The full factorial over the binary switches: OCR (train and infer), augmentation, retrieval, distillation. */
+export function gridArms(): CpuArm[] {
+  const arms: CpuArm[] = [];
+  for (let m = 0; m < 16; m++) {
+    const ocr = (m & 1) === 1;
+    const on = { augment: (m & 2) === 2, rag: (m & 4) === 4, distill: (m & 8) === 8 };
+    const name = ['grid', ocr ? 'ocr' : 'noocr', ...Object.entries(on).filter(([, v]) => v).map(([k]) => k)].join('-');
+    arms.push({
+      name,
+      ocr: { train: ocr, infer: ocr },
+      ...(on.augment ? { augment: { factor: 2 } } : {}),
+      ...(on.rag ? { rag: { k: 10, weight: 0.3 } } : {}),
+      ...(on.distill ? { distill: { alpha: 0.5, temperature: 2 } } : {}),
+    });
+  }
+  return arms;
+}
+
+/** `llm-ir run`: one arm (or the grid) end to end. */
+export function runCommand(io: CliIo): Command {
+  return new Command('run')
+    .description('run an arm end to end (OCR, augmentation, retrieval, teacher labels, training, prediction; scored when the test rows have labels), or the full factorial grid')
+    .option('--arm <arm...>', 'arm names (apps/ablation/arms) or JSON files', ['baseline'])
+    .option('--grid', 'run the full factorial over ocr, augment, rag, distill (16 arms) and report component effects', false)
+    .requiredOption('--train <file>', 'training rows (challenge JSON)')
+    .requiredOption('--train-images <dir>', 'training images')
+    .requiredOption('--test <file>', 'test rows (labels optional: used for scoring only)')
+    .requiredOption('--test-images <dir>', 'test images')
+    .requiredOption('--out <dir>', 'output folder (one sub-folder per arm with --grid or several arms)')
+    .addOption(new Option('--backend <backend>', 'trainer (GPU backends: use `llm-ir train`)').choices(['cpu']).default('cpu'))
+    .option('--seed <seed>', 'seed', '0')
+    .option('--cache <dir>', 'artifact cache', '.llm-ir-cache')
+    .action(async (flags: { arm: string[]; grid: boolean; train: string; trainImages: string; test: string; testImages: string; out: string; seed: string; cache: string }) => {
+      const arms = flags.grid ? gridArms() : await Promise.all(flags.arm.map((a) => loadArm(a)));
+      const single = arms.length === 1 && !flags.grid;
+      const dirs: string[] = [];
+      for (const arm of arms) {
+        const out = single ? resolve(flags.out) : join(resolve(flags.out), arm.name.replace(/^\+/, 'plus-'));
+        const t0 = performance.now();
+        const r = await runArm({ arm, train: flags.train, trainImages: flags.trainImages, test: flags.test, testImages: flags.testImages, out, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l) => io.stderr(`${l}\n`) });
+        dirs.push(out);
+        const s = r.summary;
+        io.stdout(`${arm.name.padEnd(28)} ${s ? `average ${(100 * s.average).toFixed(2)}  scene ${(100 * s.scene.weightedF1).toFixed(2)}  intent ${(100 * s.intent.weightedF1).toFixed(2)}` : `${r.predictions.length} predictions`}  (${((performance.now() - t0) / 1000).toFixed(1)} s)  ${out}\n`);
+      }
+      if (!single && existsSync(join(dirs[0]!, 'summary.json'))) {
+        const runs = await readRunResults(dirs);
+        let effects;
+        if (flags.grid) {
+          const { gold } = await loadGold(flags.test);
+          const factorial: FactorialRun[] = [];
+          for (const [i, arm] of arms.entries()) {
+            const f = armFactors(arm);
+            factorial.push({ name: arm.name, factors: { ocr: f['ocrTrain']!, augment: f['augment']!, rag: f['rag']!, distill: f['distill']! }, predictions: await loadPredictions(join(dirs[i]!, 'predictions.jsonl')) });
+          }
+          effects = estimateEffects(gold, factorial, { resamples: 500, seed: Number(flags.seed) });
+        }
+        const report = join(resolve(flags.out), 'report.html');
+        await writeReport(report, { title: 'llm-ir ablation', subtitle: `${runs.length} arms, CPU backend`, runs, baseline: runs[0]!.arm, ...(effects ? { effects } : {}) });
+        io.stdout(`\n${tableToMarkdown(table2(runs, { baseline: runs[0]!.arm }))}\nreport: ${report}\n`);
+      }
+    });
+}

@@ -1,0 +1,171 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import {
+  ConfigValidationError,
+  createRng,
+  createRunRecord,
+  loadSamples,
+  openArtifactCache,
+  startProgress,
+  writePredictionsJsonl,
+  writeSubmissionCsv,
+  type Prediction,
+  type ProgressCallback,
+  type Sample,
+} from '@llm-ir/core';
+import { augmentSampleText, DEFAULT_TEXT_POLICY, ecommerceLexicon } from '@llm-ir/augmentation';
+import { createStudent } from '@llm-ir/distill';
+import { errorSlices, scoreChallenge, toRunSummary, writeReport } from '@llm-ir/eval';
+import { createOcrPool, ocrDataset } from '@llm-ir/ocr';
+import { knnClassifier } from '@llm-ir/rag-index';
+
+/** Schema of an arm file (apps/ablation/arms/*.json): switches and student settings for the CPU backend. */
+export const cpuArmSchema = z.object({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  /** The paper's GPU preset this arm mirrors, for the LLaMA-Factory / ms-swift backends. */
+  gpuPreset: z.enum(['baseline', 'ocr-train', 'ocr-train-infer', 'lora-r16-a32-ocr']).optional(),
+  ocr: z.object({ train: z.boolean(), infer: z.boolean() }),
+  augment: z.object({ factor: z.number().min(1).max(10) }).optional(),
+  rag: z.object({ k: z.number().int().min(1).max(50), weight: z.number().min(0).max(1) }).optional(),
+  distill: z.object({ alpha: z.number().min(0).max(1), temperature: z.number().positive() }).optional(),
+  student: z.object({ C: z.number().positive().optional(), maxIter: z.number().int().positive().optional() }).optional(),
+});
+
+/** An arm for the CPU pipeline. */
+export type CpuArm = z.infer<typeof cpuArmSchema>;
+
+/** Validates an arm object. */
+export function parseCpuArm(value: unknown, source = 'arm'): CpuArm {
+  const r = cpuArmSchema.safeParse(value);
+  if (!r.success) throw new ConfigValidationError({ what: source, issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+  return r.data;
+}
+
+/** The on/off switches of an arm (for component effects). */
+export function armFactors(arm: CpuArm): Record<string, boolean> {
+  return { ocrTrain: arm.ocr.train, ocrInfer: arm.ocr.infer, augment: (arm.augment?.factor ?? 1) > 1, rag: arm.rag !== undefined, distill: arm.distill !== undefined };
+}
+
+/** Options of {@link runArm}. */
+export interface RunArmOptions {
+  arm: CpuArm;
+  train: string;
+  trainImages: string;
+  test: string;
+  testImages: string;
+  out: string;
+  seed?: number;
+  cacheDir?: string;
+  onProgress?: ProgressCallback;
+  log?: (line: string) => void;
+}
+
+function blend(a: Prediction[], b: Prediction[], w: number): Prediction[] {
+  const byId = new Map(b.map((p) => [p.id, p]));
+  return a.map((p) => {
+    const q = byId.get(p.id)?.probs ?? {};
+    const probs: Record<string, number> = {};
+    for (const l of new Set([...Object.keys(p.probs ?? {}), ...Object.keys(q)])) probs[l] = (1 - w) * (p.probs?.[l] ?? 0) + w * (q[l] ?? 0);
+    const label = Object.keys(probs).reduce((x, y) => (probs[y]! > probs[x]! ? y : x));
+    return { ...p, label, probs };
+  });
+}
+
+/**
+ * Runs one arm end to end on the CPU backend: OCR (cached) of the splits the arm wants, text
+ * augmentation of the training rows (lineage kept), the student, kNN retrieval blended in (`rag`),
+ * self-distillation from a teacher ensemble's soft labels on the unlabelled test rows (`distill`),
+ * then `submission.csv`, `predictions.jsonl`, `run.json` and, when the test rows carry labels,
+ * `summary.json` and `report.html`. Test labels are used for scoring only.
+ */
+export async function runArm(options: RunArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary> }> {
+  const { arm } = options;
+  const out = resolve(options.out);
+  await mkdir(out, { recursive: true });
+  const log = options.log ?? (() => {});
+  const run = await createRunRecord({ runsDir: resolve(out, '..'), id: out.split('/').pop()!, config: { ...options, onProgress: undefined, log: undefined }, resolvedConfig: { arm, seed: options.seed ?? 0 }, inputs: { train: options.train, test: options.test }, resume: true });
+  try {
+    let { samples: train, errors: trainErrors } = await loadSamples(options.train);
+    const loadedTest = await loadSamples(options.test);
+    for (const e of [...trainErrors, ...loadedTest.errors]) await run.logError({ code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.row !== undefined ? { row: e.row } : {}) });
+    // the pipeline never sees test labels: they are taken aside for scoring
+    const gold = loadedTest.samples.filter((s) => s.label !== undefined).map((s) => ({ id: s.id, task: s.task, label: s.label! }));
+    let test: Sample[] = loadedTest.samples.map(({ label: _l, ...s }) => s);
+    const cache = openArtifactCache({ dir: resolve(options.cacheDir ?? '.llm-ir-cache') });
+    if (arm.ocr.train || arm.ocr.infer) {
+      const pool = await createOcrPool({ engine: 'paddle' });
+      try {
+        if (arm.ocr.train) train = (await ocrDataset(train, { pool, imagesDir: options.trainImages, cache, ...(options.onProgress ? { onProgress: options.onProgress } : {}) })).samples;
+        if (arm.ocr.infer) test = (await ocrDataset(test, { pool, imagesDir: options.testImages, cache, ...(options.onProgress ? { onProgress: options.onProgress } : {}) })).samples;
+      } finally {
+        await pool.close();
+      }
+    }
+    const factor = arm.augment?.factor ?? 1;
+    if (factor > 1) {
+      const rng = createRng(`${options.seed ?? 0}:augment`);
+      const extra: Sample[] = [];
+      const p = startProgress('augment', options.onProgress, { total: train.length * (factor - 1), unit: 'row' });
+      for (const s of train) {
+        for (let k = 0; k < factor - 1; k++) {
+          const a = await augmentSampleText(s, DEFAULT_TEXT_POLICY, rng.fork(`${s.id}#${k}`), { reorderTurns: 0.3 });
+          extra.push({ ...a, id: `${s.id}#aug${k}`, parentId: s.id });
+          p.advance();
+        }
+      }
+      p.end();
+      train = [...train, ...extra];
+      log(`augment: +${extra.length} rows`);
+    }
+    const studentOptions = { features: { imagesDir: options.trainImages, lexicon: ecommerceLexicon() }, ...(arm.student?.C ? { C: arm.student.C } : {}), ...(arm.student?.maxIter ? { maxIter: arm.student.maxIter } : {}), seed: options.seed ?? 0 };
+    const testFeatures = { ...studentOptions, features: { ...studentOptions.features, imagesDir: options.testImages } };
+    const student = createStudent(studentOptions);
+    await student.fit(train, options.onProgress ? { onProgress: options.onProgress } : {});
+    // the images folder differs between splits: predict with a student reading the test folder
+    const predictWith = async (s: typeof student, rows: Sample[]) => {
+      if (options.testImages === options.trainImages) return s.predictProba(rows);
+      const file = join(out, 'student.json');
+      await s.save(file);
+      const { loadStudent } = await import('@llm-ir/distill');
+      return (await loadStudent(file, testFeatures.features)).predictProba(rows);
+    };
+    let predictions = await predictWith(student, test);
+    let knn: Prediction[] | undefined;
+    if (arm.rag || arm.distill) {
+      const k = knnClassifier({ k: arm.rag?.k ?? 10 });
+      await k.fit(train);
+      knn = await k.predictProba(test);
+      await k.close();
+    }
+    if (arm.rag && knn) predictions = blend(predictions, knn, arm.rag.weight);
+    if (arm.distill) {
+      // teacher: the student + kNN ensemble; its soft labels on the unlabelled test rows train a new student
+      const teacher = knn ? blend(predictions, knn, 0.3) : predictions;
+      const soft = new Map(teacher.map((p) => [p.id, p.probs!]));
+      const second = createStudent({ ...studentOptions, alpha: arm.distill.alpha, temperature: arm.distill.temperature });
+      await second.fitWithSoft([...train, ...test], soft, options.onProgress ? { onProgress: options.onProgress } : {});
+      predictions = await predictWith(second, test);
+      if (arm.rag && knn) predictions = blend(predictions, knn, arm.rag.weight);
+    }
+    await writePredictionsJsonl(join(out, 'predictions.jsonl'), predictions);
+    await writeSubmissionCsv(join(out, 'submission.csv'), predictions.map((p) => ({ id: p.id, predict: p.label })));
+    let summary: ReturnType<typeof toRunSummary> | undefined;
+    if (gold.length) {
+      const score = scoreChallenge(gold, predictions, { resamples: 1000, seed: options.seed ?? 0 });
+      summary = toRunSummary(arm.name, score, { factors: armFactors(arm) });
+      await run.writeSummary(summary);
+      const labelled = loadedTest.samples.filter((s) => s.label !== undefined);
+      await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name}`, subtitle: arm.description ?? '', score, slices: errorSlices(labelled, predictions) });
+      for (const [name, value] of [['scene/weightedF1', score.scene.weightedF1], ['intent/weightedF1', score.intent.weightedF1], ['average', score.average]] as const) {
+        if (Number.isFinite(value)) await run.logMetric({ name, value });
+      }
+    }
+    await run.finish('succeeded');
+    return { predictions, ...(summary ? { summary } : {}) };
+  } catch (error) {
+    await run.finish('failed', { error: (error as Error).message.split('\n')[0] });
+    throw error;
+  }
+}
