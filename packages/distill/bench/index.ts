@@ -7,7 +7,7 @@
 //    against the student trained on A gold alone, over 5 folds.
 // 3. Speed: student training time on 800 rows, prediction rows/s; the OpenAI teacher client against
 //    the local fake server at concurrency 1, 8 and 32.
-// Run: npm run bench -w @llm-ir/distill
+// Run: npm run bench -w @llm-ir/distill   (LLM_IR_BENCH_MAXITER, LLM_IR_BENCH_FAMILIES to trade time for detail)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,8 +47,9 @@ async function crossValidate(options: StudentOptions): Promise<{ scene: number; 
   return { scene: s.scene.weightedF1, intent: s.intent.weightedF1, average: s.average, seconds: (performance.now() - start) / 1000 };
 }
 
-const base: StudentOptions = { features: { imagesDir: IMAGES, lexicon }, C: 10, maxIter: 300 };
-const families: Array<keyof FeatureFamilies> = ['userChars', 'agentChars', 'ocrChars', 'words', 'layout', 'image', 'lexicon'];
+const MAX_ITER = Number(process.env['LLM_IR_BENCH_MAXITER'] ?? 120);
+const base: StudentOptions = { features: { imagesDir: IMAGES, lexicon }, C: 10, maxIter: MAX_ITER };
+const families: Array<keyof FeatureFamilies> = (process.env['LLM_IR_BENCH_FAMILIES'] ?? 'agentChars,ocrChars,words,layout,image,lexicon').split(',') as Array<keyof FeatureFamilies>;
 const full = await crossValidate(base);
 console.error('full', full);
 const ablation: Table = { title: `Student feature families, ${FOLDS}-fold CV on 799 official rows (weighted F1 x 100)`, columns: ['Configuration', 'Intent', 'Scene', 'Average', 'Gain of the family'], rows: [['full student', 100 * full.intent, 100 * full.scene, 100 * full.average, null]] };
@@ -59,7 +60,7 @@ for (const fam of families) {
   ablation.rows.push([`without ${fam}`, 100 * r.intent, 100 * r.scene, 100 * r.average, 100 * (full.average - r.average)]);
   console.error(fam, r);
 }
-const plain = await crossValidate({ features: { families: { words: false, layout: false, image: false, lexicon: false } }, C: 10, maxIter: 300 });
+const plain = await crossValidate({ features: { families: { words: false, layout: false, image: false, lexicon: false } }, C: 10, maxIter: MAX_ITER });
 ablation.rows.push(['plain char TF-IDF (user, agent, OCR)', 100 * plain.intent, 100 * plain.scene, 100 * plain.average, null]);
 
 // ---- distillation ----
