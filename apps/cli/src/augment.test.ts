@@ -1,19 +1,9 @@
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { cli, MIRE } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './index.ts';
-
-const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), progress: false });
-  return { code, stdout, stderr };
-}
 
 describe('llm-ir augment', () => {
   it('balances labels to the median and writes train.json with lineage and images', async () => {

@@ -6,20 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { EXPECTED_PROBLEMS, makeBadCorpus } from '@llm-ir/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './index.ts';
+import { cli, MIRE } from './__fixtures__/cli.ts';
 
 const pexec = promisify(execFile);
-const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
 const TRAIN = join(MIRE, 'train.json');
 const IMAGES = join(MIRE, 'images');
 const BIN = fileURLToPath(new URL('../bin/llm-ir.js', import.meta.url));
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), progress: false });
-  return { code, stdout, stderr };
-}
 
 let corpus: Awaited<ReturnType<typeof makeBadCorpus>>;
 beforeAll(async () => {

@@ -1,19 +1,9 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startFakeOpenAI } from '@llm-ir/distill/testing';
+import { cli, MIRE } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './index.ts';
-
-const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), progress: false });
-  return { code, stdout, stderr };
-}
 
 describe('llm-ir distill', () => {
   it('labels with an OpenAI-compatible teacher, trains the student on the soft labels, and predicts a submission', async () => {

@@ -4,16 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng, writePredictionsJsonl, writeSubmissionCsv } from '@llm-ir/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './index.ts';
+import { cli } from './__fixtures__/cli.ts';
 
 const TRAIN = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/train.json', import.meta.url));
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), progress: false });
-  return { code, stdout, stderr };
-}
 
 let dir: string;
 let rows: Array<{ id: string; output: string; instruction: string }>;

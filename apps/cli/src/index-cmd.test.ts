@@ -1,18 +1,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cli, SHARED } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './index.ts';
-
-const SHARED = fileURLToPath(new URL('../../../../shared/datasets/', import.meta.url));
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), progress: false });
-  return { code, stdout, stderr };
-}
 
 describe('llm-ir index', () => {
   it('builds from the shared data, searches in Chinese, reports info, and updates in place', async () => {

@@ -1,20 +1,12 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cli, MIRE } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './index.ts';
+
 import { gridArms, loadArm } from './commands/run.ts';
 
-const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
 const IMAGES = join(MIRE, 'images');
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), progress: false });
-  return { code, stdout, stderr };
-}
 
 describe('llm-ir run', () => {
   it('runs an arm end to end, and test labels change no prediction (they are used for scoring only)', async () => {

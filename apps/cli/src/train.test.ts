@@ -1,22 +1,12 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { startFakeOpenAI } from '@llm-ir/distill/testing';
 import { installFakeTools } from '@llm-ir/trainer-bridge/testing';
 import { LLAMAFACTORY_KEYS } from '@llm-ir/trainer-bridge';
+import { cli, MIRE } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './index.ts';
-
-const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), progress: false });
-  return { code, stdout, stderr };
-}
 
 describe('llm-ir train and predict', () => {
   it('--dry-run writes a valid LLaMA-Factory config set for the four paper arms and prints the command', async () => {
