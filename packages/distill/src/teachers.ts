@@ -226,7 +226,9 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
       const progress = startProgress('teacher', run.onProgress, { total: samples.length, unit: 'row' });
       progress.advance(samples.length - todo.length);
       let journalChain = Promise.resolve();
-      await Promise.all(
+      // allSettled, not all: on cancel, rows already answered finish their journal write before we
+      // reject, so the journal holds every row that was paid for and a rerun asks for none twice.
+      const settled = await Promise.allSettled(
         todo.map(async (s) => {
           try {
             const p = await labelOne(s, run.signal);
@@ -245,6 +247,8 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
           }
         }),
       );
+      const cancelled = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (cancelled) throw cancelled.reason;
       progress.end();
       return samples.map((s) => done.get(s.id)).filter((p): p is Prediction => p !== undefined);
     },
