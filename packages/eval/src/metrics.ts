@@ -115,6 +115,11 @@ export interface LabelCounts {
 
 /** Counts tp, predicted and gold rows per label in one pass (labels outside `labels` are ignored). */
 export function countLabels(yTrue: readonly string[], yPred: readonly string[], labels?: readonly string[]): LabelCounts {
+  return tally(yTrue, yPred, labels, false).counts;
+}
+
+/** The one counting pass behind `countLabels` and `classificationReport`; with `confusion`, also the k x k matrix (row-major). */
+function tally(yTrue: readonly string[], yPred: readonly string[], labels: readonly string[] | undefined, confusion: boolean): { counts: LabelCounts; flat?: Float64Array } {
   checkInputs(yTrue, yPred);
   const list = labels ? [...labels] : uniqueLabels(yTrue, yPred);
   const index = new Map<string, number>();
@@ -122,6 +127,7 @@ export function countLabels(yTrue: readonly string[], yPred: readonly string[], 
     if (!index.has(l)) index.set(l, i);
   });
   const k = list.length;
+  const flat = confusion ? new Float64Array(k * k) : undefined;
   const tp = new Float64Array(k);
   const pred = new Float64Array(k);
   const tru = new Float64Array(k);
@@ -130,15 +136,20 @@ export function countLabels(yTrue: readonly string[], yPred: readonly string[], 
     const t = yTrue[i]!;
     const p = yPred[i]!;
     const ti = index.get(t);
-    const pi = t === p ? ti : index.get(p);
-    if (ti !== undefined) tru[ti]!++;
-    if (pi !== undefined) pred[pi]!++;
-    if (t === p) {
-      correct++;
-      if (ti !== undefined) tp[ti]!++;
+    const same = t === p;
+    const pi = same ? ti : index.get(p);
+    if (same) correct++;
+    if (ti !== undefined) {
+      tru[ti]!++;
+      if (same) tp[ti]!++;
+    }
+    if (pi !== undefined) {
+      pred[pi]!++;
+      if (flat && ti !== undefined) flat[ti * k + pi]!++;
     }
   }
-  return { labels: list, tp, pred, true: tru, correct, n: yTrue.length };
+  const counts = { labels: list, tp, pred, true: tru, correct, n: yTrue.length };
+  return flat ? { counts, flat } : { counts };
 }
 
 function zeroValue(z: ZeroDivision): number {
@@ -281,36 +292,10 @@ export function confusionMatrix(yTrue: readonly string[], yPred: readonly string
  * ```
  */
 export function classificationReport(yTrue: readonly string[], yPred: readonly string[], options: MetricOptions = {}): ClassificationReport {
-  checkInputs(yTrue, yPred);
-  const labels = options.labels ? [...options.labels] : uniqueLabels(yTrue, yPred);
   const zd = options.zeroDivision ?? 'warn';
-  const index = new Map<string, number>();
-  labels.forEach((l, i) => {
-    if (!index.has(l)) index.set(l, i);
-  });
+  const { counts, flat } = tally(yTrue, yPred, options.labels, true);
+  const { labels, tp, pred, true: tru, correct } = counts;
   const k = labels.length;
-  const flat = new Float64Array(k * k);
-  const tp = new Float64Array(k);
-  const pred = new Float64Array(k);
-  const tru = new Float64Array(k);
-  let correct = 0;
-  for (let i = 0; i < yTrue.length; i++) {
-    const t = yTrue[i]!;
-    const p = yPred[i]!;
-    const ti = index.get(t);
-    const same = t === p;
-    const pi = same ? ti : index.get(p);
-    if (same) correct++;
-    if (ti !== undefined) {
-      tru[ti]!++;
-      if (same) tp[ti]!++;
-    }
-    if (pi !== undefined) {
-      pred[pi]!++;
-      if (ti !== undefined) flat[ti * k + pi]!++;
-    }
-  }
-  const counts = { labels, tp, pred, true: tru };
   const per = prf(counts, zd);
   const strip = ({ warnings: _w, ...s }: AveragedScore & { warnings: string[] }): AveragedScore => s;
   return {
@@ -328,7 +313,7 @@ export function classificationReport(yTrue: readonly string[], yPred: readonly s
     macro: strip(averageCounts(counts, 'macro', zd)),
     weighted: strip(averageCounts(counts, 'weighted', zd)),
     micro: strip(averageCounts(counts, 'micro', zd)),
-    confusion: Array.from({ length: k }, (_, i) => Array.from(flat.subarray(i * k, (i + 1) * k))),
+    confusion: Array.from({ length: k }, (_, i) => Array.from(flat!.subarray(i * k, (i + 1) * k))),
     n: yTrue.length,
     warnings: per.warnings,
   };
