@@ -1,4 +1,4 @@
-import { LlmIrError } from '@llm-ir/core';
+import { LlmIrError, loadSamples, type Sample } from '@llm-ir/core';
 
 /** Where a command writes and how it ends; tests pass their own to run commands in-process. */
 export interface CliIo {
@@ -26,4 +26,11 @@ export function describeError(error: unknown): string {
   if (LlmIrError.isInstance(error)) return `error [${error.code}]: ${error.message}`;
   if (error instanceof Error) return `error: ${error.message}`;
   return `error: ${String(error)}`;
+}
+
+/** Loads rows or samples and prints each bad row's typed error (file, row, reason) to stderr; the command decides the exit code. */
+export async function loadOrReport(file: string, io: CliIo): Promise<{ samples: Sample[]; errors: LlmIrError[] }> {
+  const { samples, errors } = await loadSamples(file);
+  for (const e of errors) io.stderr(`${e.message} [${e.code}]\n`);
+  return { samples, errors };
 }

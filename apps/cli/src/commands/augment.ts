@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadSamples, openArtifactCache, parseShard, writeJsonl } from '@llm-ir/core';
+import { openArtifactCache, parseShard, writeJsonl } from '@llm-ir/core';
 import {
   augmentDataset,
   contactSheet,
@@ -13,7 +13,7 @@ import {
   type LabelTargets,
   type TextOp,
 } from '@llm-ir/augmentation';
-import { CliExit, EXIT, type CliIo } from '../context.ts';
+import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 
 function list<T extends string>(allowed: readonly T[], what: string) {
@@ -60,8 +60,7 @@ export function augmentCommand(io: CliIo): Command {
       ops?: ImageOpName[]; n: string; m: string; textOps?: Array<TextOp['op']>; textRate: string; reorderTurns: string;
       seed: string; cache: string | false; shard?: string; concurrency: string;
     }) => {
-      const { samples, errors } = await loadSamples(flags.in);
-      for (const e of errors) io.stderr(`${e.message} [${e.code}]\n`);
+      const { samples, errors } = await loadOrReport(flags.in, io);
       let targets: LabelTargets = { kind: 'factor', factor: 2 };
       if (flags.factor) targets = { kind: 'factor', factor: Number(flags.factor) };
       if (flags.balance) targets = { kind: 'balance', to: flags.balance === 'median' || flags.balance === 'max' ? flags.balance : Number(flags.balance) };

@@ -14,9 +14,8 @@ import {
   type LlmIrError,
   type NumberStats,
   type Problem,
-  type Sample,
 } from '@llm-ir/core';
-import { CliExit, EXIT, type CliIo } from '../context.ts';
+import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 
 function problemLine(file: string, p: Problem): string {
@@ -63,12 +62,6 @@ function renderSummary(file: string, s: DatasetSummary, bad: LlmIrError[]): stri
     for (const e of bad) out.push(`  ${e.message} [${e.code}]`);
   }
   return `${out.join('\n')}\n`;
-}
-
-async function loadOrReport(file: string, io: CliIo): Promise<{ samples: Sample[]; errors: LlmIrError[] }> {
-  const { samples, errors } = await loadSamples(file);
-  for (const e of errors) io.stderr(`${e.message} [${e.code}]\n`);
-  return { samples, errors };
 }
 
 /** `llm-ir data ...`: validate, inspect, split and convert challenge data. */

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { LlmIrError, loadSamples, readJsonl, writeChallengeFile, writeFileAtomic, writeJsonl, writePredictionsJsonl, writeSubmissionCsv, type Prediction } from '@llm-ir/core';
+import { LlmIrError, readJsonl, writeChallengeFile, writeFileAtomic, writeJsonl, writePredictionsJsonl, writeSubmissionCsv, type Prediction } from '@llm-ir/core';
 import { ecommerceLexicon } from '@llm-ir/augmentation';
 import { createStudent, ensembleTeacher, fileTeacher, loadStudent, openaiTeacher, pseudoLabel, type Teacher } from '@llm-ir/distill';
-import { CliExit, EXIT, type CliIo } from '../context.ts';
+import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 
 /** Parses `openai:<baseURL>#<model>`, `file:<path>` or `ensemble:<a>,<b>`. */
@@ -38,8 +38,7 @@ export function distillCommand(io: CliIo): Command {
     .option('--min-agreement <p>', 'ensemble: share of teachers that must agree', '0')
     .option('--per-class-cap <n>', 'rows kept per class at most')
     .action(async (flags: { teacher: string; in: string; images: string; out: string; concurrency: string; minConfidence: string; minAgreement: string; perClassCap?: string }) => {
-      const { samples, errors } = await loadSamples(flags.in);
-      for (const e of errors) io.stderr(`${e.message} [${e.code}]\n`);
+      const { samples, errors } = await loadOrReport(flags.in, io);
       const teacher = parseTeacher(flags.teacher, { images: flags.images, concurrency: Number(flags.concurrency), journal: join(flags.out, 'journal.jsonl') });
       const unlabelled = samples.map(({ label: _l, ...s }) => s);
       const result = await pseudoLabel(unlabelled, teacher, {
@@ -68,8 +67,7 @@ export function distillCommand(io: CliIo): Command {
     .option('--c <c>', 'inverse L2 strength', '10')
     .option('--no-lexicon', 'without the e-commerce lexicon features')
     .action(async (flags: { train: string; images?: string; soft?: string; out: string; alpha: string; temperature: string; c: string; lexicon: boolean }) => {
-      const { samples, errors } = await loadSamples(flags.train);
-      for (const e of errors) io.stderr(`${e.message} [${e.code}]\n`);
+      const { samples, errors } = await loadOrReport(flags.train, io);
       const soft = new Map<string, Record<string, number>>();
       if (flags.soft) for await (const r of readJsonl<{ id: string; probs: Record<string, number> }>(flags.soft)) if (r.ok) soft.set(r.value.id, r.value.probs);
       const student = createStudent({
@@ -94,8 +92,7 @@ export function distillCommand(io: CliIo): Command {
     .requiredOption('--out <dir>', 'output folder')
     .option('--no-lexicon', 'the model was trained without lexicon features')
     .action(async (flags: { model: string; in: string; images?: string; out: string; lexicon: boolean }) => {
-      const { samples, errors } = await loadSamples(flags.in);
-      for (const e of errors) io.stderr(`${e.message} [${e.code}]\n`);
+      const { samples, errors } = await loadOrReport(flags.in, io);
       const student = await loadStudent(flags.model, { ...(flags.images ? { imagesDir: flags.images } : {}), ...(flags.lexicon ? { lexicon: ecommerceLexicon() } : {}) });
       const preds: Prediction[] = await student.predictProba(samples);
       await writeSubmissionCsv(join(flags.out, 'submission.csv'), preds.map((p) => ({ id: p.id, predict: p.label })));

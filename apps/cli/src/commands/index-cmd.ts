@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { LlmIrError, loadSamples, readJsonl, type Sample } from '@llm-ir/core';
+import { LlmIrError, readJsonl, type Sample } from '@llm-ir/core';
 import {
   createTransformersEmbedder,
   deserializeHashingEmbedder,
@@ -16,7 +16,7 @@ import {
   type Embedder,
   type KnowledgeItem,
 } from '@llm-ir/rag-index';
-import type { CliIo } from '../context.ts';
+import { loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 
 const EMBEDDER_FILE = 'embedder.json';
@@ -63,8 +63,7 @@ export function indexCommand(io: CliIo): Command {
     .action(async (flags: { db: string; exemplars?: string; knowledge?: string[]; agentReplies: boolean; labelDescriptions: boolean; embedder: string; localModels?: string; offline: boolean; fts: 'jieba' | 'ngram' }) => {
       let exemplars: Sample[] = [];
       if (flags.exemplars) {
-        const loaded = await loadSamples(flags.exemplars);
-        for (const e of loaded.errors) io.stderr(`${e.message} [${e.code}]\n`);
+        const loaded = await loadOrReport(flags.exemplars, io);
         exemplars = loaded.samples.filter((s) => s.label !== undefined);
       }
       const knowledge: KnowledgeItem[] = [];

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadSamples, openArtifactCache, parseShard, writeJsonl, writeSamplesJsonl, type ProgressCallback } from '@llm-ir/core';
+import { openArtifactCache, parseShard, writeJsonl, writeSamplesJsonl, type ProgressCallback } from '@llm-ir/core';
 import { createOcrPool, ocrDataset, ocrImages, OCR_ENGINES, type OcrEngineName } from '@llm-ir/ocr';
-import { CliExit, EXIT, type CliIo } from '../context.ts';
+import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 
 interface PoolFlags {
@@ -70,8 +70,7 @@ export function ocrCommand(io: CliIo): Command {
     .option('--shard <i/n>', 'only rows i, i+n, i+2n, ... (0-based), for SLURM array jobs')
     .option('--errors <file>', 'where to record failed images (JSONL)', '')
     .action(async (flags: PoolFlags & { in: string; images: string; out: string; cache: string | false; shard?: string; errors: string }) => {
-      const { samples, errors: bad } = await loadSamples(flags.in);
-      for (const e of bad) io.stderr(`${e.message} [${e.code}]\n`);
+      const { samples, errors: bad } = await loadOrReport(flags.in, io);
       const shard = flags.shard ? parseShard(flags.shard) : undefined;
       const cache = flags.cache === false ? undefined : openArtifactCache({ dir: resolve(flags.cache) });
       const pool = await createOcrPool(poolOptions(flags));

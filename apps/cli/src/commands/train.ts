@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { createRunRecord, loadSamples, openArtifactCache, writePredictionsJsonl, writeSubmissionCsv, type Sample } from '@llm-ir/core';
+import { createRunRecord, openArtifactCache, writePredictionsJsonl, writeSubmissionCsv, type Sample } from '@llm-ir/core';
 import { applyOcr, createOcrPool, ocrDataset } from '@llm-ir/ocr';
 import {
   armFrom,
@@ -18,7 +18,7 @@ import {
   type Executor,
   type JobHandle,
 } from '@llm-ir/trainer-bridge';
-import { CliExit, EXIT, type CliIo } from '../context.ts';
+import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 
 /** Reads an arm: a preset name, or a JSON / YAML file. */
@@ -76,8 +76,7 @@ export function trainCommands(io: CliIo): Command[] {
     .option('--cache <dir>', 'artifact cache (OCR)', '.llm-ir-cache')
     .action(async (flags: { backend: 'llamafactory' | 'swift' | 'cpu'; executor: string; arm: string; train: string; images: string; out: string; dryRun: boolean; host?: string; remoteDir?: string; partition?: string; gpus?: string; time?: string; cache: string }) => {
       const arm = await readArm(flags.arm);
-      const { samples, errors } = await loadSamples(flags.train);
-      for (const e of errors) io.stderr(`${e.message} [${e.code}]\n`);
+      const { samples, errors } = await loadOrReport(flags.train, io);
       const runDir = resolve(flags.out);
       const run = await createRunRecord({ runsDir: resolve(runDir, '..'), id: runDir.split('/').pop()!, config: { ...flags }, resolvedConfig: { arm, backend: flags.backend, executor: flags.executor }, inputs: { train: flags.train }, resume: true });
       const withOcr = await withArmOcr(samples, arm, 'train', flags.images, resolve(flags.cache), io);
@@ -150,8 +149,7 @@ export function trainCommands(io: CliIo): Command[] {
     .option('--image-max-pixels <n>', 'resize images to the training pixel budget', '262144')
     .option('--concurrency <n>', 'requests at once', '8')
     .action(async (flags: { endpoint: string; model: string; in: string; images: string; out: string; constraint: 'structured_outputs' | 'guided_choice' | 'response_format' | 'none'; logprobs: boolean; imageMaxPixels: string; concurrency: string }) => {
-      const { samples, errors } = await loadSamples(flags.in);
-      for (const e of errors) io.stderr(`${e.message} [${e.code}]\n`);
+      const { samples, errors } = await loadOrReport(flags.in, io);
       const r = await predictWithEndpoint(samples, {
         baseURL: flags.endpoint,
         model: flags.model,
