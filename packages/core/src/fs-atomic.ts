@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -38,10 +39,8 @@ export async function writeStreamAtomic(
   const out = createWriteStream(tmp);
   try {
     for await (const chunk of chunks) {
-      if (!out.write(chunk)) await new Promise<void>((resolve, reject) => {
-        out.once('drain', resolve);
-        out.once('error', reject);
-      });
+      // events.once rejects on 'error' and removes both listeners when either fires
+      if (!out.write(chunk)) await once(out, 'drain');
     }
     out.end();
     await finished(out);

@@ -107,4 +107,23 @@ describe('atomic writes', () => {
     expect(await readFile(target, 'utf8')).toBe('old');
     expect(await readdir(join(dir, 'atomic'))).toEqual(['out.txt']);
   });
+
+  it('writes a stream that fills the buffer many times without piling up listeners', async () => {
+    const target = join(dir, 'atomic', 'big.txt');
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const chunk = 'x'.repeat(64 * 1024);
+    function* many() {
+      for (let i = 0; i < 200; i++) yield chunk;
+    }
+    try {
+      await writeStreamAtomic(target, many());
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect((await readFile(target, 'utf8')).length).toBe(200 * chunk.length);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
 });
