@@ -1,6 +1,9 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { installFakeTools } from '@llm-ir/trainer-bridge/testing';
+import { INTENT_LABELS, SCENE_LABELS } from '@llm-ir/core';
 import { cli, MIRE } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
 
@@ -41,4 +44,58 @@ describe('llm-ir run', () => {
     expect(new Set(grid.map((g) => g.name)).size).toBe(16);
     await expect(loadArm('nope')).rejects.toMatchObject({ code: 'config-invalid' });
   });
+
+  it('--backend llamafactory trains with LLaMA-Factory, predicts every checkpoint with vllm serve, submits the last (fakes of both)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-rungpu-'));
+    const tools = await installFakeTools(dir);
+    const path = process.env['PATH'];
+    process.env['PATH'] = tools.env['PATH'];
+    const port = await new Promise<number>((ok) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => ok(p));
+      });
+    });
+    try {
+      const rows = JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8'));
+      const test = rows.slice(16, 22);
+      await writeFile(join(dir, 'train.json'), JSON.stringify(rows.slice(0, 16)));
+      await writeFile(join(dir, 'test.json'), JSON.stringify(test));
+      await writeFile(join(dir, 'test-blank.json'), JSON.stringify(test.map((r: Record<string, unknown>) => ({ ...r, output: '' }))));
+      const base = ['run', '--backend', 'llamafactory', '--arm', 'ocr-train-infer', '--train', join(dir, 'train.json'), '--train-images', IMAGES, '--test-images', IMAGES, '--cache', join(dir, 'cache'), '--port', String(port)];
+      const a = await cli(...base, '--test', join(dir, 'test.json'), '--out', join(dir, 'a'));
+      expect(a.code, a.stderr).toBe(0);
+      expect(a.stdout).toMatch(/ocr-train-infer\s+average \d+\.\d\d/);
+      // the trainer saw OCR text in its prompts, as the arm says
+      expect(await readFile(join(dir, 'a', 'train', 'data', 'llm_ir_train.json'), 'utf8')).toContain('<ocr>');
+      const summary = JSON.parse(await readFile(join(dir, 'a', 'summary.json'), 'utf8'));
+      expect(summary.checkpoints.map((c: { epoch: number }) => c.epoch)).toEqual([0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7]);
+      const csv = (await readFile(join(dir, 'a', 'submission.csv'), 'utf8')).trim().split('\n');
+      expect(csv[0]).toBe('id,predict');
+      expect(csv.slice(1).map((l) => l.split(',')[0])).toEqual(test.map((r: { id: string }) => r.id));
+      const canonical = new Set([...SCENE_LABELS.names, ...INTENT_LABELS.names]);
+      expect(csv.slice(1).every((l) => canonical.has(l.slice(l.indexOf(',') + 1)))).toBe(true);
+      expect(await readFile(join(dir, 'a', 'report.html'), 'utf8')).toContain('<svg');
+      // the server is gone once the run ends
+      await expect(fetch(`http://127.0.0.1:${port}/v1/models`)).rejects.toThrow();
+
+      // no labels: same predictions, and only the last checkpoint is served
+      const b = await cli(...base, '--test', join(dir, 'test-blank.json'), '--out', join(dir, 'b'));
+      expect(b.code, b.stderr).toBe(0);
+      expect(await readFile(join(dir, 'b', 'predictions.jsonl'), 'utf8')).toBe(await readFile(join(dir, 'a', 'predictions.jsonl'), 'utf8'));
+      expect(await readFile(join(dir, 'b', 'vllm.log'), 'utf8')).toContain('Uvicorn running');
+
+      // a rerun reuses the finished training
+      const again = await cli(...base, '--test', join(dir, 'test.json'), '--out', join(dir, 'a'));
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toContain('reusing the finished run');
+
+      // arms of the CPU pipeline have no GPU preset; ssh checkpoints are served on the host
+      const rag = await cli('run', '--backend', 'llamafactory', '--arm', 'rag', '--train', join(dir, 'train.json'), '--train-images', IMAGES, '--test', join(dir, 'test.json'), '--test-images', IMAGES, '--out', join(dir, 'c'));
+      expect(rag.code).not.toBe(0);
+      expect(rag.stderr).toMatch(/has no gpuPreset/);
+    } finally {
+      process.env['PATH'] = path;
+    }
+  }, 240_000);
 });

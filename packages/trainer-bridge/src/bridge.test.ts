@@ -13,7 +13,7 @@ import { prepareTraining, runTraining, TrainingRunError } from './bridge.ts';
 import { localExecutor, mapSlurmState, slurmExecutor, sshExecutor } from './executors.ts';
 import { LLAMAFACTORY_KEYS } from './llamafactory.ts';
 import { discoverCheckpoints } from './monitor.ts';
-import { predictWithEndpoint, vllmServeCommand } from './predict.ts';
+import { predictWithEndpoint, startServer, vllmServeCommand } from './predict.ts';
 import { exportSwift } from './swift.ts';
 import { trainCpuArm } from './cpu.ts';
 import { installFakeTools } from './testing/index.ts';
@@ -158,6 +158,30 @@ describe('fake-driven end to end', () => {
     expect(st.state).toBe('succeeded');
     await ssh.fetch(h);
     expect((await discoverCheckpoints(p2.outputDir)).length).toBe(14);
+  }, 60_000);
+
+  it('vllm serve: every checkpoint as a LoRA module; a missing adapter stops the server at start', async () => {
+    const dir = await fakeEnv();
+    const prepared = await prepareTraining({ backend: 'llamafactory', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir: join(dir, 'serve') });
+    const { checkpoints } = await runTraining(prepared, localExecutor(), { pollMs: 100 });
+    const loras = checkpoints.slice(-2).map((c) => ({ name: `epoch-${c.epoch}`, path: c.path }));
+    const port = 18_000 + Math.floor(Math.random() * 2000);
+    const baseURL = `http://127.0.0.1:${port}/v1`;
+    const server = await startServer(vllmServeCommand({ model: PAPER_ARMS.baseline.model, loras, port }), { baseURL, timeoutMs: 30_000 });
+    try {
+      const models = (await (await fetch(`${baseURL}/models`)).json()) as { data: Array<{ id: string; parent: string | null }> };
+      expect(models.data.map((m) => m.id)).toEqual([PAPER_ARMS.baseline.model, 'epoch-6.5', 'epoch-7']);
+      const r = await predictWithEndpoint(rows.slice(0, 4), { baseURL, model: 'epoch-7', imagesDir: IMAGES });
+      expect(r.predictions).toHaveLength(4);
+      expect(r.failed).toEqual([]);
+      const missing = await predictWithEndpoint(rows.slice(0, 1), { baseURL, model: 'epoch-99', imagesDir: IMAGES, maxRetries: 0 });
+      expect(missing.failed[0]?.reason).toMatch(/does not exist/);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    const log = join(dir, 'vllm-bad.log');
+    await expect(startServer(vllmServeCommand({ model: PAPER_ARMS.baseline.model, loras: [{ name: 'gone', path: join(dir, 'nowhere') }], port }), { baseURL, timeoutMs: 30_000, logFile: log })).rejects.toMatchObject({ code: 'server-failed' });
+    expect(await readFile(log, 'utf8')).toContain('No adapter found');
   }, 60_000);
 });
 

@@ -7,7 +7,9 @@ import { LlmIrError } from '@llm-ir/core';
 import { estimateEffects, loadGold, loadPredictions, readRunResults, table2, tableToMarkdown, writeReport, type FactorialRun } from '@llm-ir/eval';
 import type { CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
+import { runGpuArm } from '../gpu-pipeline.ts';
 import { armFactors, parseCpuArm, runArm, type CpuArm } from '../pipeline.ts';
+import { executorFor } from './train.ts';
 
 /** Folder of the checked-in arm files (apps/ablation/arms). */
 export const ARMS_DIR = fileURLToPath(new URL('../../../ablation/arms/', import.meta.url));
@@ -48,17 +50,38 @@ export function runCommand(io: CliIo): Command {
     .requiredOption('--test <file>', 'test rows (labels optional: used for scoring only)')
     .requiredOption('--test-images <dir>', 'test images')
     .requiredOption('--out <dir>', 'output folder (one sub-folder per arm with --grid or several arms)')
-    .addOption(new Option('--backend <backend>', 'trainer (GPU backends: use `llm-ir train`)').choices(['cpu']).default('cpu'))
+    .addOption(new Option('--backend <backend>', 'trainer: the CPU student, or LoRA on GPUs with LLaMA-Factory / ms-swift (arms with a gpuPreset)').choices(['cpu', 'llamafactory', 'swift']).default('cpu'))
+    .addOption(new Option('--executor <executor>', 'GPU backends: where training runs').choices(['local', 'ssh', 'slurm']).default('local'))
+    .option('--host <host>', 'ssh: host')
+    .option('--remote-dir <dir>', 'ssh: folder on the host')
+    .option('--partition <p>', 'slurm: partition')
+    .option('--gpus <n>', 'slurm: GPUs per node')
+    .option('--time <t>', 'slurm: time limit (e.g. 24:00:00)')
+    .option('--endpoint <url>', 'GPU backends: predict with this OpenAI-compatible server instead of starting `vllm serve`')
+    .option('--model <name>', 'with --endpoint: the served adapter to predict with')
+    .option('--port <port>', 'GPU backends: port of the `vllm serve` started for prediction', '8000')
     .option('--seed <seed>', 'seed', '0')
     .option('--cache <dir>', 'artifact cache', '.llm-ir-cache')
-    .action(async (flags: { arm: string[]; grid: boolean; train: string; trainImages: string; test: string; testImages: string; out: string; seed: string; cache: string }) => {
+    .action(async (flags: { arm: string[]; grid: boolean; train: string; trainImages: string; test: string; testImages: string; out: string; seed: string; cache: string; backend: 'cpu' | 'llamafactory' | 'swift'; executor: string; host?: string; remoteDir?: string; partition?: string; gpus?: string; time?: string; endpoint?: string; model?: string; port: string }) => {
+      if (flags.grid && flags.backend !== 'cpu') throw new LlmIrError({ code: 'config-invalid', message: '--grid runs on --backend cpu (its switches are the CPU pipeline\'s); run the paper\'s arms on GPUs with --arm' });
       const arms = flags.grid ? gridArms() : await Promise.all(flags.arm.map((a) => loadArm(a)));
       const single = arms.length === 1 && !flags.grid;
       const dirs: string[] = [];
       for (const arm of arms) {
         const out = single ? resolve(flags.out) : join(resolve(flags.out), arm.name.replace(/^\+/, 'plus-'));
         const t0 = performance.now();
-        const r = await runArm({ arm, train: flags.train, trainImages: flags.trainImages, test: flags.test, testImages: flags.testImages, out, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l) => io.stderr(`${l}\n`) });
+        const common = { arm, train: flags.train, trainImages: flags.trainImages, test: flags.test, testImages: flags.testImages, out, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l: string) => io.stderr(`${l}\n`) };
+        const r = flags.backend === 'cpu'
+          ? await runArm(common)
+          : await runGpuArm({
+              ...common,
+              backend: flags.backend,
+              executor: executorFor(flags.executor, flags),
+              port: Number(flags.port),
+              ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
+              ...(flags.model ? { model: flags.model } : {}),
+              slurm: { ...(flags.partition ? { partition: flags.partition } : {}), ...(flags.gpus ? { gpusPerNode: Number(flags.gpus) } : {}), ...(flags.time ? { time: flags.time } : {}) },
+            });
         dirs.push(out);
         const s = r.summary;
         io.stdout(`${arm.name.padEnd(28)} ${s ? `average ${(100 * s.average).toFixed(2)}  scene ${(100 * s.scene.weightedF1).toFixed(2)}  intent ${(100 * s.intent.weightedF1).toFixed(2)}` : `${r.predictions.length} predictions`}  (${((performance.now() - t0) / 1000).toFixed(1)} s)  ${out}\n`);
@@ -76,7 +99,7 @@ export function runCommand(io: CliIo): Command {
           effects = estimateEffects(gold, factorial, { resamples: 500, seed: Number(flags.seed) });
         }
         const report = join(resolve(flags.out), 'report.html');
-        await writeReport(report, { title: 'llm-ir ablation', subtitle: `${runs.length} arms, CPU backend`, runs, baseline: runs[0]!.arm, ...(effects ? { effects } : {}) });
+        await writeReport(report, { title: 'llm-ir ablation', subtitle: `${runs.length} arms, ${flags.backend} backend`, runs, baseline: runs[0]!.arm, ...(effects ? { effects } : {}) });
         io.stdout(`\n${tableToMarkdown(table2(runs, { baseline: runs[0]!.arm }))}\nreport: ${report}\n`);
       }
     });

@@ -44,7 +44,8 @@ export async function withArmOcr(samples: Sample[], arm: ArmConfig, split: 'trai
   }
 }
 
-function executorFor(kind: string, flags: { host?: string; remoteDir?: string }): Executor {
+/** The executor a `--executor` flag names (ssh needs `--host` and `--remote-dir`). */
+export function executorFor(kind: string, flags: { host?: string; remoteDir?: string }): Executor {
   if (kind === 'local') return localExecutor();
   if (kind === 'slurm') return slurmExecutor();
   if (!flags.host || !flags.remoteDir) throw new Error('--executor ssh needs --host and --remote-dir');

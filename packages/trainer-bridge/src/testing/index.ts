@@ -8,6 +8,7 @@ export const FAKE_TOOLS_DIR = fileURLToPath(new URL('../../src/testing/bin/', im
 /**
  * Makes a `bin` folder holding faithful fakes of the GPU-side tools, to put first on PATH in tests:
  * `llamafactory-cli` (validates keys and data, writes trainer_log.jsonl, checkpoints, results),
+ * `vllm serve` (OpenAI routes, LoRA adapters checked at start, structured-output choices),
  * `sbatch` / `squeue` / `sacct` / `scancel` (real state sequences, forced TIMEOUT / OUT_OF_MEMORY /
  * PREEMPTED / NODE_FAIL), and `ssh` / `rsync` (the remote host is this machine).
  */
@@ -16,6 +17,7 @@ export async function installFakeTools(dir: string): Promise<{ bin: string; env:
   await mkdir(bin, { recursive: true });
   const links: Array<[string, string]> = [
     ['llamafactory-cli', 'fake-llamafactory.mjs'],
+    ['vllm', 'fake-vllm.mjs'],
     ['sbatch', 'fake-sbatch.mjs'],
     ['squeue', 'fake-sbatch.mjs'],
     ['sacct', 'fake-sbatch.mjs'],

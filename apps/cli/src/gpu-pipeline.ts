@@ -1,0 +1,183 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  createRunRecord,
+  LlmIrError,
+  loadSamples,
+  openArtifactCache,
+  writeFileAtomic,
+  writePredictionsJsonl,
+  writeSubmissionCsv,
+  type Prediction,
+  type ProgressCallback,
+  type Sample,
+} from '@llm-ir/core';
+import { scoreChallenge, toRunSummary, writeReport, type CheckpointScore } from '@llm-ir/eval';
+import { applyOcr, createOcrPool, ocrDataset } from '@llm-ir/ocr';
+import {
+  armFrom,
+  predictWithEndpoint,
+  prepareTraining,
+  runTraining,
+  startServer,
+  vllmServeCommand,
+  type ArmConfig,
+  type Checkpoint,
+  type Executor,
+} from '@llm-ir/trainer-bridge';
+import { armFactors, type CpuArm } from './pipeline.ts';
+
+/** Options of {@link runGpuArm}. */
+export interface RunGpuArmOptions {
+  arm: CpuArm;
+  backend: 'llamafactory' | 'swift';
+  executor: Executor;
+  train: string;
+  trainImages: string;
+  test: string;
+  testImages: string;
+  out: string;
+  seed?: number;
+  cacheDir?: string;
+  /** slurm resources. */
+  slurm?: { partition?: string; gpusPerNode?: number; time?: string };
+  /** An OpenAI-compatible server already serving the adapters (then `vllm serve` is not started). */
+  endpoint?: string;
+  /** With `endpoint`: the served model (adapter) name to predict with. */
+  model?: string;
+  /** Port of the `vllm serve` this run starts. @default 8000 */
+  port?: number;
+  onProgress?: ProgressCallback;
+  log?: (line: string) => void;
+}
+
+/** The paper's GPU configuration of a checked-in arm (its `gpuPreset`), seeded. */
+export function gpuArmOf(arm: CpuArm, seed?: number): ArmConfig {
+  if (!arm.gpuPreset) {
+    throw new LlmIrError({ code: 'config-invalid', message: `arm ${JSON.stringify(arm.name)} has no gpuPreset: the GPU backends train the paper's presets (baseline, ocr-train, ocr-train-infer, lora-r16-a32-ocr); run this arm with --backend cpu` });
+  }
+  const preset = armFrom(arm.gpuPreset);
+  return seed === undefined ? preset : { ...preset, train: { ...preset.train, seed } };
+}
+
+async function withOcr(samples: Sample[], imagesDir: string, cacheDir: string, onProgress?: ProgressCallback): Promise<Sample[]> {
+  const pool = await createOcrPool({ engine: 'paddle' });
+  try {
+    return (await ocrDataset(samples, { pool, imagesDir, cache: openArtifactCache({ dir: cacheDir }), ...(onProgress ? { onProgress } : {}) })).samples;
+  } finally {
+    await pool.close();
+  }
+}
+
+/** The most frequent label of each task in the training rows (the answer for rows the model's reply matched no label). */
+function majority(train: readonly Sample[]): Record<string, string> {
+  const counts = new Map<string, number>();
+  for (const s of train) if (s.label) counts.set(`${s.task}\t${s.label}`, (counts.get(`${s.task}\t${s.label}`) ?? 0) + 1);
+  const out: Record<string, string> = {};
+  const best: Record<string, number> = {};
+  for (const [key, n] of [...counts].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const [task, label] = key.split('\t') as [string, string];
+    if (n > (best[task] ?? 0)) {
+      best[task] = n;
+      out[task] = label;
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs one arm end to end on a GPU backend: OCR (cached) where the arm wants it, LoRA training of
+ * Qwen2-VL with LLaMA-Factory or ms-swift on the executor (local, ssh, slurm; followed to the end,
+ * checkpoints every half epoch), then prediction of the test rows with `vllm serve` and one LoRA module
+ * per checkpoint (or an already running server: `endpoint` and `model`). The submission is the last
+ * checkpoint's; when the test rows carry labels every checkpoint is scored (Table 1's epochs), but the
+ * labels never choose the checkpoint. Answers that match no label fall back to the training majority
+ * of the task and are logged in `errors.jsonl`. A rerun reuses a finished training and the prediction
+ * journals.
+ */
+export async function runGpuArm(options: RunGpuArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary> }> {
+  const arm = gpuArmOf(options.arm, options.seed);
+  const out = resolve(options.out);
+  await mkdir(out, { recursive: true });
+  const log = options.log ?? (() => {});
+  const cacheDir = resolve(options.cacheDir ?? '.llm-ir-cache');
+  const run = await createRunRecord({ runsDir: resolve(out, '..'), id: out.split('/').pop()!, config: { ...options, executor: options.executor.kind, onProgress: undefined, log: undefined }, resolvedConfig: { arm, backend: options.backend }, inputs: { train: options.train, test: options.test }, resume: true });
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  try {
+    let { samples: train, errors } = await loadSamples(options.train);
+    const loadedTest = await loadSamples(options.test);
+    for (const e of [...errors, ...loadedTest.errors]) await run.logError({ code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.row !== undefined ? { row: e.row } : {}) });
+    const gold = loadedTest.samples.filter((s) => s.label !== undefined).map((s) => ({ id: s.id, task: s.task, label: s.label! }));
+    let test: Sample[] = loadedTest.samples.map(({ label: _l, ...s }) => s);
+    const format = arm.ocr.format ?? 'plain';
+    if (arm.ocr.train) train = applyOcr(await withOcr(train, options.trainImages, cacheDir, options.onProgress), { at: 'train', split: 'train', format });
+    if (arm.ocr.infer) test = applyOcr(await withOcr(test, options.testImages, cacheDir, options.onProgress), { at: 'both', split: 'test', format });
+
+    // training, or the checkpoints of a finished one
+    const runDir = join(out, 'train');
+    const doneFile = join(runDir, 'training-done.json');
+    let checkpoints: Checkpoint[];
+    if (existsSync(doneFile)) {
+      checkpoints = (JSON.parse(await readFile(doneFile, 'utf8')) as { checkpoints: Checkpoint[] }).checkpoints;
+      log(`training: reusing the finished run in ${runDir} (${checkpoints.length} checkpoints)`);
+    } else {
+      const prepared = await prepareTraining({ backend: options.backend, arm, samples: train, imagesDir: options.trainImages, runDir });
+      log(`training: ${prepared.rows} rows, ${prepared.stepsPerEpoch} steps per epoch on ${options.executor.kind}: ${prepared.command.join(' ')}`);
+      const result = await runTraining(prepared, options.executor, { run, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.slurm ? { slurm: options.slurm } : {}) });
+      checkpoints = result.checkpoints;
+      await writeFileAtomic(doneFile, `${JSON.stringify({ state: result.status.state, checkpoints }, null, 1)}\n`);
+    }
+
+    // prediction: one served LoRA module per checkpoint (or the given server and model)
+    let models: Array<{ name: string; checkpoint?: Checkpoint }>;
+    let baseURL: string;
+    if (options.endpoint) {
+      if (!options.model) throw new LlmIrError({ code: 'config-invalid', message: '--endpoint needs --model (the served adapter to predict with)' });
+      baseURL = options.endpoint;
+      models = [{ name: options.model }];
+    } else {
+      if (options.executor.kind === 'ssh') throw new LlmIrError({ code: 'config-invalid', message: `the checkpoints are on the ssh host: serve them there (\`${vllmServeCommand({ model: arm.model, loras: checkpoints.map((c) => ({ name: `epoch-${c.epoch}`, path: c.path })) }).join(' ')}\`) and pass --endpoint and --model` });
+      if (checkpoints.length === 0) throw new LlmIrError({ code: 'training-failed', message: `training in ${runDir} left no checkpoint to predict with` });
+      // Table 1 scores every checkpoint when there are labels; without them only the last one is needed
+      const use = gold.length ? checkpoints : checkpoints.slice(-1);
+      models = use.map((c) => ({ name: `epoch-${c.epoch}`, checkpoint: c }));
+      const port = options.port ?? 8000;
+      baseURL = `http://127.0.0.1:${port}/v1`;
+      server = await startServer(vllmServeCommand({ model: arm.model, loras: models.map((m) => ({ name: m.name, path: m.checkpoint!.path })), port, imageMaxPixels: arm.train.imageMaxPixels }), { baseURL, logFile: join(out, 'vllm.log') });
+    }
+    const fallback = majority(train);
+    const perModel: Array<{ name: string; checkpoint?: Checkpoint; predictions: Prediction[] }> = [];
+    for (const m of models) {
+      const r = await predictWithEndpoint(test, { baseURL, model: m.name, imagesDir: options.testImages, imageMaxPixels: arm.train.imageMaxPixels, journal: join(out, 'predict', `${m.name}.jsonl`), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+      const byId = new Map(r.predictions.map((p) => [p.id, p]));
+      const problems = new Map([...r.unmatched, ...r.failed].map((u) => [u.id, u.reason]));
+      const predictions = test.map((s): Prediction => byId.get(s.id) ?? { id: s.id, task: s.task, label: fallback[s.task] ?? '' });
+      for (const [id, reason] of problems) await run.logError({ code: 'unmatched-answer', message: `${m.name}: ${reason}; predicted the training majority instead`, id });
+      if (problems.size) log(`${m.name}: ${problems.size} answers matched no label (training majority used, see errors.jsonl)`);
+      perModel.push({ name: m.name, ...(m.checkpoint ? { checkpoint: m.checkpoint } : {}), predictions });
+    }
+    const final = perModel[perModel.length - 1]!;
+    await writePredictionsJsonl(join(out, 'predictions.jsonl'), final.predictions);
+    await writeSubmissionCsv(join(out, 'submission.csv'), final.predictions.map((p) => ({ id: p.id, predict: p.label })));
+    let summary: ReturnType<typeof toRunSummary> | undefined;
+    if (gold.length) {
+      const seed = options.seed ?? 0;
+      const cps: CheckpointScore[] = perModel.map((m) => {
+        const s = scoreChallenge(gold, m.predictions, { resamples: 0 });
+        return { ...(m.checkpoint ? { epoch: m.checkpoint.epoch, step: m.checkpoint.step } : {}), scene: s.scene.weightedF1, intent: s.intent.weightedF1, average: s.average };
+      });
+      const score = scoreChallenge(gold, final.predictions, { resamples: 1000, seed });
+      summary = toRunSummary(options.arm.name, score, { factors: armFactors(options.arm), ...(cps.length > 1 ? { checkpoints: cps } : {}) });
+      await run.writeSummary(summary);
+      await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${options.arm.name} (${options.backend})`, subtitle: options.arm.description ?? '', score, runs: [{ ...summary, dir: out }], baseline: options.arm.name });
+    }
+    await run.finish('succeeded', { checkpoints: checkpoints.length });
+    return { predictions: final.predictions, ...(summary ? { summary } : {}) };
+  } catch (error) {
+    await run.finish('failed', { error: (error as Error).message.split('\n')[0] });
+    throw error;
+  } finally {
+    server?.kill('SIGTERM');
+  }
+}
