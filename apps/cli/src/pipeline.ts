@@ -1,13 +1,16 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import {
   ConfigValidationError,
   createRng,
+  hashValue,
+  sha256File,
   createRunRecord,
   loadSamples,
   openArtifactCache,
   startProgress,
+  writeFileAtomic,
   writePredictionsJsonl,
   writeSubmissionCsv,
   type Prediction,
@@ -15,7 +18,7 @@ import {
   type Sample,
 } from '@llm-ir/core';
 import { augmentSampleText, DEFAULT_TEXT_POLICY, ecommerceLexicon } from '@llm-ir/augmentation';
-import { createStudent } from '@llm-ir/distill';
+import { createStudent, loadStudent } from '@llm-ir/distill';
 import { errorSlices, scoreChallenge, toRunSummary, writeReport } from '@llm-ir/eval';
 import { createOcrPool, ocrDataset } from '@llm-ir/ocr';
 import { knnClassifier } from '@llm-ir/rag-index';
@@ -60,6 +63,23 @@ export interface RunArmOptions {
   cacheDir?: string;
   onProgress?: ProgressCallback;
   log?: (line: string) => void;
+}
+
+/** Bump when the student's features or training change, so cached students are not reused. */
+const STUDENT_CACHE_VERSION = 'student-1';
+
+/** SHA-256 over the bytes of every image the rows name (image features depend on them, not on paths). */
+async function hashImages(rows: readonly Sample[], imagesDir: string): Promise<string> {
+  const names = [...new Set(rows.flatMap((s) => s.turns.flatMap((t) => t.images.map((i) => i.path))))].sort();
+  const hashes: string[] = [];
+  for (const n of names) {
+    try {
+      hashes.push(`${n}:${await sha256File(join(imagesDir, n))}`);
+    } catch {
+      hashes.push(`${n}:missing`);
+    }
+  }
+  return hashValue(hashes);
 }
 
 function blend(a: Prediction[], b: Prediction[], w: number): Prediction[] {
@@ -120,18 +140,30 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
       log(`augment: +${extra.length} rows`);
     }
     const studentOptions = { features: { imagesDir: options.trainImages, lexicon: ecommerceLexicon() }, ...(arm.student?.C ? { C: arm.student.C } : {}), ...(arm.student?.maxIter ? { maxIter: arm.student.maxIter } : {}), seed: options.seed ?? 0 };
-    const testFeatures = { ...studentOptions, features: { ...studentOptions.features, imagesDir: options.testImages } };
-    const student = createStudent(studentOptions);
-    await student.fit(train, options.onProgress ? { onProgress: options.onProgress } : {});
-    // the images folder differs between splits: predict with a student reading the test folder
-    const predictWith = async (s: typeof student, rows: Sample[]) => {
-      if (options.testImages === options.trainImages) return s.predictProba(rows);
-      const file = join(out, 'student.json');
-      await s.save(file);
-      const { loadStudent } = await import('@llm-ir/distill');
-      return (await loadStudent(file, testFeatures.features)).predictProba(rows);
+    const imageHashes = await hashImages(train, options.trainImages);
+    // A student is trained once per (rows, soft labels, settings, image bytes) and kept in the artifact
+    // cache: arms that share one (the grid's cells, +rag and ocr-train-infer) and reruns load it. It
+    // always predicts from its saved file, so a cold and a warm run give the same bytes.
+    const trained = async (name: string, rows: Sample[], soft?: Map<string, Record<string, number>>, distill?: { alpha: number; temperature: number }) => {
+      const bytes = await cache.getOrCompute(
+        { stage: 'student', version: STUDENT_CACHE_VERSION, options: { C: studentOptions.C ?? null, maxIter: studentOptions.maxIter ?? null, seed: studentOptions.seed, distill: distill ?? null }, inputs: [hashValue(rows), soft ? hashValue([...soft]) : 'no-soft', imageHashes] },
+        async () => {
+          const s = createStudent({ ...studentOptions, ...(distill ?? {}) });
+          const fit = options.onProgress ? { onProgress: options.onProgress } : {};
+          if (soft) await s.fitWithSoft(rows, soft, fit);
+          else await s.fit(rows, fit);
+          const tmp = join(out, `.${name}.fit.json`);
+          await s.save(tmp);
+          const b = await readFile(tmp);
+          await rm(tmp, { force: true });
+          return b;
+        },
+      );
+      const file = join(out, `${name}.json`);
+      await writeFileAtomic(file, bytes);
+      return loadStudent(file, { imagesDir: options.testImages, lexicon: studentOptions.features.lexicon });
     };
-    let predictions = await predictWith(student, test);
+    let predictions = await (await trained('student', train)).predictProba(test);
     let knn: Prediction[] | undefined;
     if (arm.rag || arm.distill) {
       const k = knnClassifier({ k: arm.rag?.k ?? 10 });
@@ -144,9 +176,8 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
       // teacher: the student + kNN ensemble; its soft labels on the unlabelled test rows train a new student
       const teacher = knn ? blend(predictions, knn, 0.3) : predictions;
       const soft = new Map(teacher.map((p) => [p.id, p.probs!]));
-      const second = createStudent({ ...studentOptions, alpha: arm.distill.alpha, temperature: arm.distill.temperature });
-      await second.fitWithSoft([...train, ...test], soft, options.onProgress ? { onProgress: options.onProgress } : {});
-      predictions = await predictWith(second, test);
+      const second = await trained('student-distilled', [...train, ...test], soft, { alpha: arm.distill.alpha, temperature: arm.distill.temperature });
+      predictions = await second.predictProba(test);
       if (arm.rag && knn) predictions = blend(predictions, knn, arm.rag.weight);
     }
     await writePredictionsJsonl(join(out, 'predictions.jsonl'), predictions);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -35,6 +35,8 @@ describe('llm-ir run', () => {
     expect(summary).toMatchObject({ arm: '+distill', factors: { ocrTrain: true, distill: true } });
     expect(await readFile(join(dir, 'a', 'report.html'), 'utf8')).toContain('<svg');
     expect(JSON.parse(await readFile(join(dir, 'a', 'run.json'), 'utf8')).status).toBe('succeeded');
+    // both students of the arm were trained once and kept in the artifact cache; the blank run loaded them
+    expect((await readdir(join(dir, 'cache', 'student'), { recursive: true })).filter((f) => /^[0-9a-f]{64}$/.test(f.split('/').pop()!))).toHaveLength(2);
   }, 240_000);
 
   it('has the checked-in arms and a 16-run factorial grid', async () => {
