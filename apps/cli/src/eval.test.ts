@@ -77,14 +77,14 @@ describe('llm-ir compare and report', () => {
 
   it('builds the ablation report from run folders, with effects when runs carry factors', async () => {
     const dirs: string[] = [];
-    for (const [arm, acc, ocr] of [['baseline', 0.6, false], ['ocr-train-infer', 0.75, true]] as const) {
+    for (const [arm, acc, ocr, rag] of [['baseline', 0.6, false, false], ['ocr-train-infer', 0.75, true, false], ['ocr-rag', 0.8, true, true], ['rag', 0.65, false, true]] as const) {
       const run = join(dir, 'runs', arm);
       await mkdir(run, { recursive: true });
       const pred = predictions(acc, arm);
       await writeSubmissionCsv(join(run, 'submission.csv'), pred);
       await writePredictionsJsonl(join(run, 'predictions.jsonl'), pred.map((x) => ({ id: x.id, task: 'scene', label: x.predict })));
       const e = JSON.parse((await cli('eval', '--gold', TRAIN, '--pred', join(run, 'submission.csv'), '--json', '--resamples', '0')).stdout);
-      await writeFile(join(run, 'summary.json'), JSON.stringify({ arm, ...e, factors: { ocr } }));
+      await writeFile(join(run, 'summary.json'), JSON.stringify({ arm, ...e, factors: { ocrTrain: ocr, ocrInfer: ocr, rag } }));
       dirs.push(run);
     }
     const out = join(dir, 'ablation.html');
@@ -94,5 +94,8 @@ describe('llm-ir compare and report', () => {
     const html = await readFile(out, 'utf8');
     expect(html).toContain('chart-configurations');
     expect(html).toContain('chart-effects');
+    // OCR at training and inference always move together here: one factor, not two aliased ones
+    expect(html).toContain('ocrInfer=ocrTrain');
+    expect(html).not.toMatch(/<td>ocrTrain<\/td>/);
   });
 });

@@ -68,6 +68,21 @@ function scoreText(s: ChallengeScore): string {
     .join('\n');
 }
 
+/**
+ * Switches that are on and off together in every run (e.g. OCR at training and at inference in a
+ * grid that toggles OCR as one switch) cannot be told apart: they become one factor named `a=b`,
+ * instead of two perfectly aliased ones.
+ */
+export function mergeAliasedFactors(runs: readonly FactorialRun[]): FactorialRun[] {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.factors)))].sort();
+  const groups = new Map<string, string[]>();
+  for (const f of names) {
+    const column = runs.map((r) => (r.factors[f] ? '1' : '0')).join('');
+    groups.set(column, [...(groups.get(column) ?? []), f]);
+  }
+  return runs.map((r) => ({ ...r, factors: Object.fromEntries([...groups.values()].map((g) => [g.join('='), r.factors[g[0]!] === true])) }));
+}
+
 /** `llm-ir eval`, `llm-ir compare` and `llm-ir report`. */
 export function evalCommands(io: CliIo): Command[] {
   const evalCmd = new Command('eval')
@@ -132,7 +147,7 @@ export function evalCommands(io: CliIo): Command[] {
           const pred = join(r.dir!, 'predictions.jsonl');
           if (r.factors && existsSync(pred)) factorial.push({ name: r.arm, factors: r.factors, predictions: await loadPredictions(pred) });
         }
-        if (factorial.length >= 2) effects = estimateEffects(gold, factorial, { resamples: Number(opts.resamples) });
+        if (factorial.length >= 2) effects = estimateEffects(gold, mergeAliasedFactors(factorial), { resamples: Number(opts.resamples) });
       }
       await writeReport(opts.out, { title: 'llm-ir ablation report', subtitle: `${runs.length} runs`, runs, baseline: opts.baseline, ...(effects ? { effects } : {}) });
       io.stdout(`${tableToMarkdown(table2(runs, { baseline: opts.baseline }))}\n${tableToMarkdown(table1(runs))}\nreport: ${opts.out}\n`);
