@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -66,5 +67,61 @@ await Promise.all(Array.from({ length: 40 }, (_, i) => cache.put({ stage: 's', v
     expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(files).toHaveLength(10);
     expect((await readFile(join(dir, 'store', 's', shards[0]!, (await readdir(join(dir, 'store', 's', shards[0]!)))[0]!))).length).toBe((1 << 20) + 1);
+  });
+
+  it('computes an artifact once across processes: the others wait on its lock file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-cache-lock-'));
+    const script = join(dir, 'worker.mts');
+    const cacheModule = new URL('./cache.ts', import.meta.url).pathname;
+    await writeFile(
+      script,
+      `import { appendFileSync } from 'node:fs';
+import { openArtifactCache } from ${JSON.stringify(cacheModule)};
+const cache = openArtifactCache({ dir: ${JSON.stringify(join(dir, 'store'))} });
+const out = await cache.getOrCompute({ stage: 'slow', version: 1, inputs: ['k'] }, async () => {
+  appendFileSync(${JSON.stringify(join(dir, 'computed.log'))}, process.pid + '\\n');
+  await new Promise((r) => setTimeout(r, 1500));
+  return 'made by ' + process.pid;
+});
+process.stdout.write(out.toString());
+`,
+    );
+    const tsx = new URL('../../../node_modules/.bin/tsx', import.meta.url).pathname;
+    const outs = await Promise.all([pexec(tsx, [script]), pexec(tsx, [script]), pexec(tsx, [script])]);
+    expect((await readFile(join(dir, 'computed.log'), 'utf8')).trim().split('\n')).toHaveLength(1);
+    expect(new Set(outs.map((o) => o.stdout)).size).toBe(1);
+    const left = await readdir(join(dir, 'store', 'slow'), { recursive: true });
+    expect(left.filter((f) => f.endsWith('.lock'))).toEqual([]);
+  }, 60_000);
+
+  it('takes over a lock left by a killed process once it is stale, and keeps a live holder\'s lock', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-cache-stale-'));
+    const cache = openArtifactCache({ dir, staleLockMs: 300 });
+    const parts = { stage: 's', version: 1, inputs: ['x'] };
+    const lock = `${join(dir, 's', cache.key(parts).slice(0, 2), cache.key(parts))}.lock`;
+    await mkdir(join(dir, 's', cache.key(parts).slice(0, 2)), { recursive: true });
+    await writeFile(lock, 'killed holder');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lock, old, old);
+    expect((await cache.getOrCompute(parts, async () => 'fresh')).toString()).toBe('fresh');
+    expect(existsSync(lock)).toBe(false);
+
+    // a live holder (another cache instance, i.e. another process) keeps its lock fresh: the waiter gets its result
+    const other = openArtifactCache({ dir, staleLockMs: 300 });
+    const parts2 = { stage: 's', version: 1, inputs: ['y'] };
+    let computed = 0;
+    const slow = other.getOrCompute(parts2, async () => {
+      computed++;
+      await new Promise((r) => setTimeout(r, 1200));
+      return 'from the holder';
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const waited = cache.getOrCompute(parts2, async () => {
+      computed++;
+      return 'from the waiter';
+    });
+    expect((await waited).toString()).toBe('from the holder');
+    expect((await slow).toString()).toBe('from the holder');
+    expect(computed).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from './fs-atomic.ts';
 import { hashValue, sha256 } from './hash.ts';
 
@@ -35,7 +36,11 @@ export interface ArtifactCache {
   get(parts: CacheKeyParts): Promise<Buffer | undefined>;
   /** Stores an artifact (atomic: concurrent writers of one key never leave a torn file). */
   put(parts: CacheKeyParts, data: string | Uint8Array): Promise<void>;
-  /** Returns the stored artifact or computes, stores and returns it. Concurrent calls for one key in this process compute once. */
+  /**
+   * Returns the stored artifact or computes, stores and returns it. Concurrent calls for one key
+   * compute once: in this process through a shared promise, across processes through a lock file
+   * beside the artifact (a lock left by a killed process goes stale and is taken over).
+   */
   getOrCompute(parts: CacheKeyParts, compute: () => Promise<string | Uint8Array>): Promise<Buffer>;
   /** {@link getOrCompute} for JSON values. */
   getOrComputeJson<T>(parts: CacheKeyParts, compute: () => Promise<T>): Promise<T>;
@@ -49,6 +54,11 @@ export interface ArtifactCache {
 export interface ArtifactCacheOptions {
   /** Folder holding the artifacts (created on first write). */
   dir: string;
+  /**
+   * A `<key>.lock` file whose holder has not touched it for this long is taken as left by a killed
+   * process and removed. Holders touch their lock every `staleLockMs / 6`. @default 30000
+   */
+  staleLockMs?: number;
 }
 
 /**
@@ -67,6 +77,7 @@ export interface ArtifactCacheOptions {
  */
 export function openArtifactCache(options: ArtifactCacheOptions): ArtifactCache {
   const dir = options.dir;
+  const staleMs = options.staleLockMs ?? 30_000;
   const counters: CacheStats = { hits: 0, misses: 0, writes: 0 };
   const pending = new Map<string, Promise<Buffer>>();
   const key = (parts: CacheKeyParts): string =>
@@ -121,12 +132,50 @@ export function openArtifactCache(options: ArtifactCacheOptions): ArtifactCache 
           counters.hits++;
           return found;
         }
-        counters.misses++;
-        const made = await compute();
-        const buf = typeof made === 'string' ? Buffer.from(made) : Buffer.from(made.buffer, made.byteOffset, made.byteLength);
-        await writeFileAtomic(pathOf(parts, k), buf);
-        counters.writes++;
-        return buf;
+        // other processes (parallel turbo tasks, `--jobs`) may want the same artifact: one computes
+        // under a lock file, the others wait for its result
+        const target = pathOf(parts, k);
+        const lock = `${target}.lock`;
+        await mkdir(dirname(target), { recursive: true });
+        for (;;) {
+          let held;
+          try {
+            held = await open(lock, 'wx');
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+            const done = await read(parts, k);
+            if (done !== undefined) {
+              counters.hits++;
+              return done;
+            }
+            const st = await stat(lock).catch(() => undefined);
+            if (st && Date.now() - st.mtimeMs > staleMs) await rm(lock, { force: true });
+            else await sleep(Math.min(250, staleMs / 10));
+            continue;
+          }
+          const beat = setInterval(() => {
+            const now = new Date();
+            utimes(lock, now, now).catch(() => {});
+          }, Math.max(10, staleMs / 6));
+          beat.unref();
+          try {
+            const done = await read(parts, k);
+            if (done !== undefined) {
+              counters.hits++;
+              return done;
+            }
+            counters.misses++;
+            const made = await compute();
+            const buf = typeof made === 'string' ? Buffer.from(made) : Buffer.from(made.buffer, made.byteOffset, made.byteLength);
+            await writeFileAtomic(target, buf);
+            counters.writes++;
+            return buf;
+          } finally {
+            clearInterval(beat);
+            await held.close();
+            await rm(lock, { force: true });
+          }
+        }
       })().finally(() => pending.delete(k));
       pending.set(k, p);
       return p;
