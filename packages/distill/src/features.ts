@@ -30,8 +30,11 @@ export interface FeatureOptions {
   ngramRange?: [number, number];
   /** Keep n-grams seen in at least this many training rows. @default 2 */
   minDf?: number;
-  /** Folder of the images (for image statistics). */
-  imagesDir?: string;
+  /**
+   * Folder of the images (for image statistics), or several searched in order (e.g. the training and
+   * the test folder, when a student learns from both splits' rows).
+   */
+  imagesDir?: string | readonly string[];
   /** A word -> domain lexicon for lexicon features (e.g. @llm-ir/augmentation's ecommerceLexicon()). */
   lexicon?: { domainOf(word: string): string | undefined; groups: ReadonlyArray<{ domain: string }> };
 }
@@ -142,12 +145,22 @@ function layoutFeatures(s: Sample): number[] {
 const imageCache = new Map<string, number[]>();
 
 /** Image statistics of one image on a 64 x 64 thumbnail. */
-async function imageStats(imagesDir: string, name: string): Promise<number[] | undefined> {
-  const key = `${imagesDir}\u0000${name}`;
+async function imageStats(imagesDirs: string | readonly string[], name: string): Promise<number[] | undefined> {
+  const dirs = typeof imagesDirs === 'string' ? [imagesDirs] : imagesDirs;
+  const key = `${dirs.join('\u0001')}\u0000${name}`;
   const hit = imageCache.get(key);
   if (hit) return hit;
   try {
-    const info = await checkImage(imagesDir, name, { decode: false });
+    let info: Awaited<ReturnType<typeof checkImage>> | undefined;
+    for (const [i, dir] of dirs.entries()) {
+      try {
+        info = await checkImage(dir, name, { decode: false });
+        break;
+      } catch (error) {
+        if (i === dirs.length - 1) throw error;
+      }
+    }
+    if (!info) return undefined;
     const { data } = await sharp(info.path).autoOrient().flatten({ background: '#fff' }).resize(64, 64, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const hist = new Array<number>(8).fill(0);
     let rg = 0, yb = 0, rg2 = 0, yb2 = 0, sat = 0;

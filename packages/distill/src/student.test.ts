@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelSetOf, loadSamples, stratifiedKFold, type Sample } from '@llm-ir/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { fitFeaturizer } from './features.ts';
 import { createStudent, loadStudent } from './student.ts';
 
 const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
@@ -57,4 +58,18 @@ describe('CPU student', () => {
     const acc = accuracy(await student.predictProba(test), test);
     expect(acc).toBeGreaterThan(0.35);
   }, 120_000);
+});
+
+describe('features from several image folders', () => {
+  it('finds each image in the first folder that has it (train and test folders of one student)', async () => {
+    const rows = samples.filter((s) => s.task === 'scene').slice(0, 12);
+    const empty = await mkdtemp(join(tmpdir(), 'llm-ir-noimages-'));
+    const one = await fitFeaturizer(rows, { imagesDir: join(MIRE, 'images') });
+    const both = await fitFeaturizer(rows, { imagesDir: [empty, join(MIRE, 'images')] });
+    const none = await fitFeaturizer(rows, { imagesDir: empty });
+    const [a, b, c] = await Promise.all([one.transform(rows), both.transform(rows), none.transform(rows)]);
+    expect(b.rows).toEqual(a.rows);
+    // with no folder holding the images, the image columns carry nothing
+    expect(c.rows).not.toEqual(a.rows);
+  });
 });
