@@ -68,16 +68,21 @@ export interface RunArmOptions {
 /** Bump when the student's features or training change, so cached students are not reused. */
 const STUDENT_CACHE_VERSION = 'student-1';
 
-/** SHA-256 over the bytes of every image the rows name (image features depend on them, not on paths). */
-async function hashImages(rows: readonly Sample[], imagesDir: string): Promise<string> {
+/** SHA-256 over the bytes of every image the rows name, from the first folder that has it (image features depend on bytes, not paths). */
+async function hashImages(rows: readonly Sample[], imagesDirs: readonly string[]): Promise<string> {
   const names = [...new Set(rows.flatMap((s) => s.turns.flatMap((t) => t.images.map((i) => i.path))))].sort();
   const hashes: string[] = [];
   for (const n of names) {
-    try {
-      hashes.push(`${n}:${await sha256File(join(imagesDir, n))}`);
-    } catch {
-      hashes.push(`${n}:missing`);
+    let h = 'missing';
+    for (const dir of imagesDirs) {
+      try {
+        h = await sha256File(join(dir, n));
+        break;
+      } catch {
+        // not in this folder
+      }
     }
+    hashes.push(`${n}:${h}`);
   }
   return hashValue(hashes);
 }
@@ -140,15 +145,18 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
       log(`augment: +${extra.length} rows`);
     }
     const studentOptions = { features: { imagesDir: options.trainImages, lexicon: ecommerceLexicon() }, ...(arm.student?.C ? { C: arm.student.C } : {}), ...(arm.student?.maxIter ? { maxIter: arm.student.maxIter } : {}), seed: options.seed ?? 0 };
-    const imageHashes = await hashImages(train, options.trainImages);
+    const imageHashes = await hashImages(train, [options.trainImages]);
+    // the distilled student also learns from the test rows, whose images may live in another folder
+    const bothDirs = options.testImages === options.trainImages ? [options.trainImages] : [options.trainImages, options.testImages];
     // A student is trained once per (rows, soft labels, settings, image bytes) and kept in the artifact
     // cache: arms that share one (the grid's cells, +rag and ocr-train-infer) and reruns load it. It
     // always predicts from its saved file, so a cold and a warm run give the same bytes.
     const trained = async (name: string, rows: Sample[], soft?: Map<string, Record<string, number>>, distill?: { alpha: number; temperature: number }) => {
+      const images = soft ? await hashImages(rows, bothDirs) : imageHashes;
       const bytes = await cache.getOrCompute(
-        { stage: 'student', version: STUDENT_CACHE_VERSION, options: { C: studentOptions.C ?? null, maxIter: studentOptions.maxIter ?? null, seed: studentOptions.seed, distill: distill ?? null }, inputs: [hashValue(rows), soft ? hashValue([...soft]) : 'no-soft', imageHashes] },
+        { stage: 'student', version: STUDENT_CACHE_VERSION, options: { C: studentOptions.C ?? null, maxIter: studentOptions.maxIter ?? null, seed: studentOptions.seed, distill: distill ?? null }, inputs: [hashValue(rows), soft ? hashValue([...soft]) : 'no-soft', images] },
         async () => {
-          const s = createStudent({ ...studentOptions, ...(distill ?? {}) });
+          const s = createStudent({ ...studentOptions, ...(distill ?? {}), features: { ...studentOptions.features, imagesDir: soft ? bothDirs : options.trainImages } });
           const fit = options.onProgress ? { onProgress: options.onProgress } : {};
           if (soft) await s.fitWithSoft(rows, soft, fit);
           else await s.fit(rows, fit);

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -38,6 +38,27 @@ describe('llm-ir run', () => {
     // both students of the arm were trained once and kept in the artifact cache; the blank run loaded them
     expect((await readdir(join(dir, 'cache', 'student'), { recursive: true })).filter((f) => /^[0-9a-f]{64}$/.test(f.split('/').pop()!))).toHaveLength(2);
   }, 240_000);
+
+  it('distils from test rows whose images live in their own folder exactly as from a shared folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-run-dirs-'));
+    // scene rows: the task whose student uses image features
+    const rows = (JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8')) as Array<{ id: string; instruction: string; image: string[] }>).filter((r) => r.instruction.startsWith('Picture'));
+    const train = rows.slice(0, 120);
+    const test = rows.slice(120, 160);
+    await writeFile(join(dir, 'train.json'), JSON.stringify(train));
+    await writeFile(join(dir, 'test.json'), JSON.stringify(test));
+    for (const [split, part] of [['train', train], ['test', test]] as const) {
+      await mkdir(join(dir, `${split}-images`));
+      for (const name of new Set(part.flatMap((r) => r.image))) await copyFile(join(IMAGES, name), join(dir, `${split}-images`, name));
+    }
+    await writeFile(join(dir, 'arm.json'), JSON.stringify({ name: 'distill-no-ocr', ocr: { train: false, infer: false }, distill: { alpha: 0.5, temperature: 2 } }));
+    const base = ['run', '--arm', join(dir, 'arm.json'), '--train', join(dir, 'train.json'), '--test', join(dir, 'test.json')];
+    const shared = await cli(...base, '--train-images', IMAGES, '--test-images', IMAGES, '--out', join(dir, 'shared'), '--cache', join(dir, 'cache-a'));
+    expect(shared.code, shared.stderr).toBe(0);
+    const apart = await cli(...base, '--train-images', join(dir, 'train-images'), '--test-images', join(dir, 'test-images'), '--out', join(dir, 'apart'), '--cache', join(dir, 'cache-b'));
+    expect(apart.code, apart.stderr).toBe(0);
+    expect(await readFile(join(dir, 'apart', 'predictions.jsonl'), 'utf8')).toBe(await readFile(join(dir, 'shared', 'predictions.jsonl'), 'utf8'));
+  }, 120_000);
 
   it('has the checked-in arms and a 16-run factorial grid', async () => {
     for (const a of ['baseline', 'ocr-train', 'ocr-train-infer', 'lora-r16-a32-ocr', 'augment', 'rag', 'distill', 'full']) expect((await loadArm(a)).ocr).toBeDefined();
