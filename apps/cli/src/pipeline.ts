@@ -29,7 +29,8 @@ export const cpuArmSchema = z.object({
   description: z.string().optional(),
   /** The paper's GPU preset this arm mirrors, for the LLaMA-Factory / ms-swift backends. */
   gpuPreset: z.enum(['baseline', 'ocr-train', 'ocr-train-infer', 'lora-r16-a32-ocr']).optional(),
-  ocr: z.object({ train: z.boolean(), infer: z.boolean() }),
+  /** OCR text at training and at inference; `tasks` limits it to some tasks' rows (default both). */
+  ocr: z.object({ train: z.boolean(), infer: z.boolean(), tasks: z.array(z.enum(['scene', 'intent'])).min(1).optional() }),
   augment: z.object({ factor: z.number().min(1).max(10) }).optional(),
   rag: z.object({ k: z.number().int().min(1).max(50), weight: z.number().min(0).max(1) }).optional(),
   distill: z.object({ alpha: z.number().min(0).max(1), temperature: z.number().positive() }).optional(),
@@ -122,8 +123,14 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
     if (arm.ocr.train || arm.ocr.infer) {
       const pool = await createOcrPool({ engine: 'paddle' });
       try {
-        if (arm.ocr.train) train = (await ocrDataset(train, { pool, imagesDir: options.trainImages, cache, ...(options.onProgress ? { onProgress: options.onProgress } : {}) })).samples;
-        if (arm.ocr.infer) test = (await ocrDataset(test, { pool, imagesDir: options.testImages, cache, ...(options.onProgress ? { onProgress: options.onProgress } : {}) })).samples;
+        const tasks = new Set(arm.ocr.tasks ?? ['scene', 'intent']);
+        const withOcr = async (rows: Sample[], imagesDir: string) => {
+          const done = (await ocrDataset(rows.filter((s) => tasks.has(s.task)), { pool, imagesDir, cache, ...(options.onProgress ? { onProgress: options.onProgress } : {}) })).samples;
+          const byId = new Map(done.map((s) => [s.id, s]));
+          return rows.map((s) => byId.get(s.id) ?? s);
+        };
+        if (arm.ocr.train) train = await withOcr(train, options.trainImages);
+        if (arm.ocr.infer) test = await withOcr(test, options.testImages);
       } finally {
         await pool.close();
       }

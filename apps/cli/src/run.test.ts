@@ -60,6 +60,21 @@ describe('llm-ir run', () => {
     expect(await readFile(join(dir, 'apart', 'predictions.jsonl'), 'utf8')).toBe(await readFile(join(dir, 'shared', 'predictions.jsonl'), 'utf8'));
   }, 120_000);
 
+  it('limits OCR to the tasks an arm names (full: scene rows only)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-run-ocrtasks-'));
+    const rows = JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8')) as Array<{ instruction: string; image: string[] }>;
+    const scene = rows.filter((r) => r.instruction.startsWith('Picture'));
+    const intent = rows.filter((r) => !r.instruction.startsWith('Picture'));
+    await writeFile(join(dir, 'train.json'), JSON.stringify([...scene.slice(0, 12), ...intent.slice(0, 12)]));
+    await writeFile(join(dir, 'test.json'), JSON.stringify([...scene.slice(12, 16), ...intent.slice(12, 16)]));
+    await writeFile(join(dir, 'arm.json'), JSON.stringify({ name: 'scene-ocr', ocr: { train: true, infer: true, tasks: ['scene'] } }));
+    const r = await cli('run', '--arm', join(dir, 'arm.json'), '--train', join(dir, 'train.json'), '--train-images', IMAGES, '--test', join(dir, 'test.json'), '--test-images', IMAGES, '--out', join(dir, 'out'), '--cache', join(dir, 'cache'));
+    expect(r.code, r.stderr).toBe(0);
+    const ocred = (await readdir(join(dir, 'cache', 'ocr'), { recursive: true })).filter((f) => /[0-9a-f]{64}$/.test(f));
+    expect(ocred).toHaveLength(new Set(scene.slice(0, 16).flatMap((x) => x.image)).size);
+    expect((await loadArm('full')).ocr.tasks).toEqual(['scene']);
+  }, 120_000);
+
   it('has the checked-in arms and a 16-run factorial grid', async () => {
     for (const a of ['baseline', 'ocr-train', 'ocr-train-infer', 'lora-r16-a32-ocr', 'augment', 'rag', 'distill', 'full']) expect((await loadArm(a)).ocr).toBeDefined();
     const grid = gridArms();
