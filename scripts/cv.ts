@@ -1,0 +1,164 @@
+// K-fold cross-validation of every arm through `llm-ir run` (CPU backend): splits the data into k
+// stratified, lineage-aware folds (`llm-ir data split --k`), runs each arm of apps/ablation/arms and
+// each cell of the factorial grid on every fold (train on k-1 folds, predict the held-out one; test
+// labels used for scoring only), pools the held-out predictions so every row is predicted once, and
+// writes Table 1 / Table 2 shapes, per-fold means, component effects with bootstrap intervals, and a
+// report. Arms with the same switches run once. A killed run resumes: finished arm-folds are kept.
+//   npm run cv -- --data ../shared/datasets/www2025-mire [--k 5] [--jobs 2] [--out runs/cv] [--seed 0]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { estimateEffects, loadGold, loadPredictions, scoreChallenge, table1, table2, tableToMarkdown, toRunSummary, writeReport, type CheckpointScore, type FactorialRun, type RunResult } from '@llm-ir/eval';
+import type { PredictedRow } from '@llm-ir/eval';
+import { armFactors, type CpuArm } from '../apps/cli/src/pipeline.ts';
+import { gridArms, loadArm } from '../apps/cli/src/commands/run.ts';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const { values } = parseArgs({ options: { data: { type: 'string' }, k: { type: 'string', default: '5' }, jobs: { type: 'string', default: '2' }, out: { type: 'string', default: 'runs/cv' }, seed: { type: 'string', default: '0' }, 'no-grid': { type: 'boolean', default: false }, cache: { type: 'string', default: join(root, '.llm-ir-cache') } } });
+if (!values.data) {
+  console.error('usage: npm run cv -- --data <dir with train.json and images/> [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-grid]');
+  process.exit(2);
+}
+const data = resolve(values.data);
+const out = resolve(values.out!);
+const k = Number(values.k);
+const seed = values.seed!;
+const bin = join(root, 'apps', 'cli', 'bin', 'llm-ir.js');
+const images = join(data, 'images');
+const t0 = performance.now();
+
+// 1. folds
+const folds = join(out, 'folds');
+if (!existsSync(join(folds, `fold-${k - 1}`, 'test.json'))) {
+  const r = spawnSync(process.execPath, [bin, 'data', 'split', join(data, 'train.json'), '--out', folds, '--k', String(k), '--seed', seed], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+// 2. arms: the checked-in ones and the grid cells, each distinct configuration once
+const named = await Promise.all((await readdir(join(root, 'apps', 'ablation', 'arms'))).filter((f) => f.endsWith('.json')).sort().map((f) => loadArm(join(root, 'apps', 'ablation', 'arms', f))));
+const grid = values['no-grid'] ? [] : gridArms();
+const keyOf = (a: CpuArm) => JSON.stringify({ ocr: a.ocr, augment: a.augment?.factor ?? 1, rag: a.rag ?? null, distill: a.distill ?? null, student: a.student ?? null });
+const configs = new Map<string, { arm: CpuArm; names: string[] }>();
+for (const a of [...grid, ...named]) {
+  const key = keyOf(a);
+  const c = configs.get(key);
+  if (c) c.names.push(a.name);
+  else configs.set(key, { arm: a, names: [a.name] });
+}
+const slug = (name: string) => name.replace(/^\+/, 'plus-');
+await mkdir(join(out, 'arms'), { recursive: true });
+const jobs: Array<{ fold: number; arm: CpuArm; dir: string; file: string }> = [];
+for (const { arm } of configs.values()) {
+  const file = join(out, 'arms', `${slug(arm.name)}.json`);
+  await writeFile(file, `${JSON.stringify(arm)}\n`);
+  for (let f = 0; f < k; f++) jobs.push({ fold: f, arm, dir: join(out, `fold-${f}`, slug(arm.name)), file });
+}
+// students are cached and shared (an arm with rag or distill starts from the student of the same arm
+// without them): every fold's plain students first, then distillation, then retrieval, so parallel
+// jobs rarely wait on one another's lock
+const level = (a: CpuArm) => (a.rag ? 2 : a.distill ? 1 : 0);
+jobs.sort((a, b) => level(a.arm) - level(b.arm) || a.fold - b.fold);
+
+// 3. run every (arm, fold) not already finished, `--jobs` at a time
+const todo = jobs.filter((j) => !existsSync(join(j.dir, 'summary.json')));
+const total = todo.length;
+console.error(`${configs.size} distinct configurations x ${k} folds = ${jobs.length} runs (${jobs.length - todo.length} already done)`);
+let done = 0;
+let failed = 0;
+async function worker(): Promise<void> {
+  for (let j = todo.shift(); j; j = todo.shift()) {
+    const fold = join(folds, `fold-${j.fold}`);
+    const started = performance.now();
+    const code = await new Promise<number>((ok) => {
+      const child = spawn(process.execPath, [bin, 'run', '--arm', j.file, '--train', join(fold, 'train.json'), '--train-images', images, '--test', join(fold, 'test.json'), '--test-images', images, '--out', j.dir, '--seed', seed, '--cache', values.cache!], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+      child.stdout.resume();
+      child.on('close', (c) => {
+        if (c !== 0) console.error(err);
+        ok(c ?? 1);
+      });
+    });
+    done++;
+    if (code !== 0) failed++;
+    console.error(`[${done}/${total}] fold ${j.fold} ${j.arm.name}: ${code === 0 ? 'ok' : `FAILED (${code})`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
+await Promise.all(Array.from({ length: Number(values.jobs) }, worker));
+if (failed) {
+  console.error(`${failed} runs failed (above); rerun the same command to retry them`);
+  process.exit(1);
+}
+
+// 4. pool the held-out predictions of each configuration and score them
+const { gold } = await loadGold(join(data, 'train.json'));
+const pooled = new Map<string, PredictedRow[]>();
+const runs: RunResult[] = [];
+const perFold: Record<string, CheckpointScore[]> = {};
+for (const { arm, names } of configs.values()) {
+  const preds: PredictedRow[] = [];
+  const scores: CheckpointScore[] = [];
+  for (let f = 0; f < k; f++) {
+    const p = await loadPredictions(join(out, `fold-${f}`, slug(arm.name), 'predictions.jsonl'));
+    preds.push(...p);
+    const { gold: g } = await loadGold(join(folds, `fold-${f}`, 'test.json'));
+    const s = scoreChallenge(g, p, { resamples: 0 });
+    scores.push({ epoch: f, scene: s.scene.weightedF1, intent: s.intent.weightedF1, average: s.average });
+  }
+  const score = scoreChallenge(gold, preds, { resamples: 1000, seed });
+  for (const name of names) {
+    pooled.set(name, preds);
+    perFold[name] = scores;
+    runs.push({ ...toRunSummary(name, score, { factors: armFactors(arm) }), dir: join(out, `fold-0`, slug(arm.name)) });
+  }
+}
+const namedRuns = named.map((a) => runs.find((r) => r.arm === a.name)!);
+const order = ['baseline', 'ocr-train', 'ocr-train-infer', 'lora-r16-a32-ocr', '+augment', '+rag', '+distill', 'full'];
+namedRuns.sort((a, b) => (order.indexOf(a.arm) + 100) % 100 - ((order.indexOf(b.arm) + 100) % 100));
+const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+const sd = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
+const foldTable = {
+  title: `Mean and standard deviation over the ${k} folds (weighted F1 x 100)`,
+  columns: ['Configuration', 'Intent', 'Scene', 'Average'],
+  rows: namedRuns.map((r) => {
+    const s = perFold[r.arm]!;
+    const f = (pick: (c: CheckpointScore) => number) => `${(100 * mean(s.map(pick))).toFixed(2)} ± ${(100 * sd(s.map(pick))).toFixed(2)}`;
+    return [r.arm, f((c) => c.intent), f((c) => c.scene), f((c) => c.average)];
+  }),
+};
+const foldRuns = namedRuns.map((r) => ({ ...r, checkpoints: perFold[r.arm]!.map((c, i) => ({ ...c, epoch: i })) }));
+const t1 = { ...table1(foldRuns), title: 'Scores per configuration and held-out fold (weighted F1 x 100; "Epoch" is the fold)' };
+const t2 = { ...table2(namedRuns, { baseline: 'baseline' }), title: 'Pooled out-of-fold score per configuration and improvement over baseline (x 100; every row predicted once)' };
+let effects;
+if (grid.length) {
+  const factorial: FactorialRun[] = grid.map((a) => {
+    const f = armFactors(a);
+    return { name: a.name, factors: { ocr: f['ocrTrain']!, augment: f['augment']!, rag: f['rag']!, distill: f['distill']! }, predictions: pooled.get(a.name)! };
+  });
+  effects = estimateEffects(gold, factorial, { resamples: 500, seed });
+}
+const ci = (c: [number, number] | null | undefined) => (c ? `[${(100 * c[0]).toFixed(2)}, ${(100 * c[1]).toFixed(2)}]` : '');
+const pooledTable = {
+  title: 'Pooled out-of-fold headline with its 95% bootstrap interval (x 100)',
+  columns: ['Configuration', 'Average', '95% interval'],
+  rows: namedRuns.map((r) => [r.arm, (100 * r.average).toFixed(2), ci(r.averageCi95)]),
+};
+const effectsTable = effects && {
+  title: 'Component effects from the 2^4 factorial (pooled out-of-fold, x 100; contrast = mean(on) - mean(off))',
+  columns: ['Term', 'Kind', 'Estimate', '95% interval'],
+  rows: effects.effects.map((e) => [e.term, e.kind, (100 * e.estimate).toFixed(2), ci(e.ci95)]),
+};
+const gridTable = grid.length && {
+  title: 'Every grid cell (pooled out-of-fold, x 100)',
+  columns: ['Cell', 'Intent', 'Scene', 'Average'],
+  rows: grid.map((a) => runs.find((r) => r.arm === a.name)!).sort((a, b) => b.average - a.average).map((r) => [r.arm, (100 * r.intent.weightedF1).toFixed(2), (100 * r.scene.weightedF1).toFixed(2), (100 * r.average).toFixed(2)]),
+};
+const md = [t2, pooledTable, foldTable, t1, ...(effectsTable ? [effectsTable] : []), ...(gridTable ? [gridTable] : [])].map((t) => tableToMarkdown(t)).join('\n');
+await writeFile(join(out, 'cv.md'), md);
+await writeFile(join(out, 'cv.json'), `${JSON.stringify({ k, seed: Number(seed), rows: gold.length, runs: runs.map(({ dir: _d, ...r }) => ({ ...r, folds: perFold[r.arm] })), effects }, null, 1)}\n`);
+await writeReport(join(out, 'report.html'), { title: `llm-ir ${k}-fold cross-validation`, subtitle: `${gold.length} rows, ${configs.size} configurations, CPU backend, pooled out-of-fold predictions`, runs: namedRuns, baseline: 'baseline', ...(effects ? { effects } : {}) });
+console.log(md);
+console.log(`report: ${join(out, 'report.html')}\ntables: ${join(out, 'cv.md')}\nall numbers: ${join(out, 'cv.json')}`);
+console.error(`cross-validation finished in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
