@@ -9,7 +9,7 @@ import type { CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 import { runGpuArm } from '../gpu-pipeline.ts';
 import { armFactors, parseCpuArm, runArm, type CpuArm } from '../pipeline.ts';
-import { executorFor } from './train.ts';
+import { executorFor, slurmOptionsOf, withExecutorOptions } from './train.ts';
 
 /** Folder of the checked-in arm files (apps/ablation/arms). */
 export const ARMS_DIR = fileURLToPath(new URL('../../../ablation/arms/', import.meta.url));
@@ -41,7 +41,7 @@ export function gridArms(): CpuArm[] {
 
 /** `llm-ir run`: one arm (or the grid) end to end. */
 export function runCommand(io: CliIo): Command {
-  return new Command('run')
+  return withExecutorOptions(new Command('run'))
     .description('run an arm end to end (OCR, augmentation, retrieval, teacher labels, training, prediction; scored when the test rows have labels), or the full factorial grid')
     .option('--arm <arm...>', 'arm names (apps/ablation/arms) or JSON files', ['baseline'])
     .option('--grid', 'run the full factorial over ocr, augment, rag, distill (16 arms) and report component effects', false)
@@ -51,12 +51,6 @@ export function runCommand(io: CliIo): Command {
     .requiredOption('--test-images <dir>', 'test images')
     .requiredOption('--out <dir>', 'output folder (one sub-folder per arm with --grid or several arms)')
     .addOption(new Option('--backend <backend>', 'trainer: the CPU student, or LoRA on GPUs with LLaMA-Factory / ms-swift (arms with a gpuPreset)').choices(['cpu', 'llamafactory', 'swift']).default('cpu'))
-    .addOption(new Option('--executor <executor>', 'GPU backends: where training runs').choices(['local', 'ssh', 'slurm']).default('local'))
-    .option('--host <host>', 'ssh: host')
-    .option('--remote-dir <dir>', 'ssh: folder on the host')
-    .option('--partition <p>', 'slurm: partition')
-    .option('--gpus <n>', 'slurm: GPUs per node')
-    .option('--time <t>', 'slurm: time limit (e.g. 24:00:00)')
     .option('--endpoint <url>', 'GPU backends: predict with this OpenAI-compatible server instead of starting `vllm serve`')
     .option('--model <name>', 'with --endpoint: the served adapter to predict with')
     .option('--port <port>', 'GPU backends: port of the `vllm serve` started for prediction', '8000')
@@ -80,7 +74,7 @@ export function runCommand(io: CliIo): Command {
               port: Number(flags.port),
               ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
               ...(flags.model ? { model: flags.model } : {}),
-              slurm: { ...(flags.partition ? { partition: flags.partition } : {}), ...(flags.gpus ? { gpusPerNode: Number(flags.gpus) } : {}), ...(flags.time ? { time: flags.time } : {}) },
+              slurm: slurmOptionsOf(flags),
             });
         dirs.push(out);
         const s = r.summary;

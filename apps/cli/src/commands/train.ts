@@ -52,6 +52,32 @@ export function executorFor(kind: string, flags: { host?: string; remoteDir?: st
   return sshExecutor({ host: flags.host, remoteDir: flags.remoteDir });
 }
 
+/** The executor flags of `llm-ir train` and `llm-ir run`. */
+export interface ExecutorFlags {
+  executor: string;
+  host?: string;
+  remoteDir?: string;
+  partition?: string;
+  gpus?: string;
+  time?: string;
+}
+
+/** Adds `--executor` and its ssh and slurm options to a command. */
+export function withExecutorOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--executor <executor>', 'where GPU jobs run').choices(['local', 'ssh', 'slurm']).default('local'))
+    .option('--host <host>', 'ssh: host')
+    .option('--remote-dir <dir>', 'ssh: folder on the host')
+    .option('--partition <p>', 'slurm: partition')
+    .option('--gpus <n>', 'slurm: GPUs per node')
+    .option('--time <t>', 'slurm: time limit (e.g. 24:00:00)');
+}
+
+/** The slurm resources the flags ask for. */
+export function slurmOptionsOf(flags: ExecutorFlags): { partition?: string; gpusPerNode?: number; time?: string } {
+  return { ...(flags.partition ? { partition: flags.partition } : {}), ...(flags.gpus ? { gpusPerNode: Number(flags.gpus) } : {}), ...(flags.time ? { time: flags.time } : {}) };
+}
+
 function executorOf(handle: JobHandle): Executor {
   return handle.executor === 'ssh' ? sshExecutor({ host: handle.remote!.host, remoteDir: handle.remote!.dir.replace(/\/[^/]+$/, '') }) : executorFor(handle.executor, {});
 }
@@ -59,21 +85,14 @@ function executorOf(handle: JobHandle): Executor {
 /** `llm-ir train` (run, status, logs, cancel) and `llm-ir predict`. */
 export function trainCommands(io: CliIo): Command[] {
   const train = new Command('train').description('fine-tune (LLaMA-Factory / ms-swift LoRA on GPUs, or the CPU student) an arm of the experiment');
-  train
-    .command('run', { isDefault: true })
+  withExecutorOptions(train.command('run', { isDefault: true }))
     .description('export data and config for an arm, then submit and follow the run (or print the commands with --dry-run)')
     .addOption(new Option('--backend <backend>', 'trainer').choices(['llamafactory', 'swift', 'cpu']).default('llamafactory'))
-    .addOption(new Option('--executor <executor>', 'where GPU jobs run').choices(['local', 'ssh', 'slurm']).default('local'))
     .requiredOption('--arm <arm>', 'baseline | ocr-train | ocr-train-infer | lora-r16-a32-ocr, or a JSON/YAML arm file')
     .requiredOption('--train <file>', 'training rows (challenge JSON)')
     .requiredOption('--images <dir>', 'images folder')
     .requiredOption('--out <dir>', 'run folder')
     .option('--dry-run', 'write every file and print the exact commands, submit nothing', false)
-    .option('--host <host>', 'ssh: host')
-    .option('--remote-dir <dir>', 'ssh: folder on the host')
-    .option('--partition <p>', 'slurm: partition')
-    .option('--gpus <n>', 'slurm: GPUs per node')
-    .option('--time <t>', 'slurm: time limit (e.g. 24:00:00)')
     .option('--cache <dir>', 'artifact cache (OCR)', '.llm-ir-cache')
     .action(async (flags: { backend: 'llamafactory' | 'swift' | 'cpu'; executor: string; arm: string; train: string; images: string; out: string; dryRun: boolean; host?: string; remoteDir?: string; partition?: string; gpus?: string; time?: string; cache: string }) => {
       const arm = await readArm(flags.arm);
@@ -101,7 +120,7 @@ export function trainCommands(io: CliIo): Command[] {
         const result = await runTraining(prepared, executor, {
           run,
           onProgress: terminalProgress({ enabled: io.progress }),
-          slurm: { ...(flags.partition ? { partition: flags.partition } : {}), ...(flags.gpus ? { gpusPerNode: Number(flags.gpus) } : {}), ...(flags.time ? { time: flags.time } : {}) },
+          slurm: slurmOptionsOf(flags),
         });
         await run.finish('succeeded', { checkpoints: result.checkpoints });
         io.stdout(`${result.status.state}: ${result.checkpoints.length} checkpoints (epochs ${result.checkpoints.map((c) => c.epoch).join(', ')})\n`);
