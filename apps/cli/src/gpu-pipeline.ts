@@ -4,7 +4,6 @@ import { join, resolve } from 'node:path';
 import {
   createRunRecord,
   LlmIrError,
-  loadSamples,
   openArtifactCache,
   writeFileAtomic,
   writePredictionsJsonl,
@@ -26,7 +25,7 @@ import {
   type Checkpoint,
   type Executor,
 } from '@llm-ir/trainer-bridge';
-import { armFactors, type CpuArm } from './pipeline.ts';
+import { armFactors, loadRunSplits, type CpuArm } from './pipeline.ts';
 
 /** Options of {@link runGpuArm}. */
 export interface RunGpuArmOptions {
@@ -105,11 +104,7 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
   const run = await createRunRecord({ runsDir: resolve(out, '..'), id: out.split('/').pop()!, config: { ...options, executor: options.executor.kind, onProgress: undefined, log: undefined }, resolvedConfig: { arm, backend: options.backend }, inputs: { train: options.train, test: options.test }, resume: true });
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    let { samples: train, errors } = await loadSamples(options.train);
-    const loadedTest = await loadSamples(options.test);
-    for (const e of [...errors, ...loadedTest.errors]) await run.logError({ code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.row !== undefined ? { row: e.row } : {}) });
-    const gold = loadedTest.samples.filter((s) => s.label !== undefined).map((s) => ({ id: s.id, task: s.task, label: s.label! }));
-    let test: Sample[] = loadedTest.samples.map(({ label: _l, ...s }) => s);
+    let { train, test, gold } = await loadRunSplits(options.train, options.test, run);
     const format = arm.ocr.format ?? 'plain';
     if (arm.ocr.train) train = applyOcr(await withOcr(train, options.trainImages, cacheDir, options.onProgress), { at: 'train', split: 'train', format });
     if (arm.ocr.infer) test = applyOcr(await withOcr(test, options.testImages, cacheDir, options.onProgress), { at: 'both', split: 'test', format });

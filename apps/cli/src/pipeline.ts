@@ -15,6 +15,7 @@ import {
   writeSubmissionCsv,
   type Prediction,
   type ProgressCallback,
+  type RunRecord,
   type Sample,
 } from '@llm-ir/core';
 import { augmentSampleText, DEFAULT_TEXT_POLICY, ecommerceLexicon } from '@llm-ir/augmentation';
@@ -66,6 +67,24 @@ export interface RunArmOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * Loads the training and test rows of a run, records bad rows in its `errors.jsonl`, and takes the
+ * test labels aside: `test` never carries them (they are for scoring only), `gold` and `labelled`
+ * hold them.
+ */
+export async function loadRunSplits(trainFile: string, testFile: string, run: Pick<RunRecord, 'logError'>): Promise<{ train: Sample[]; test: Sample[]; gold: Array<{ id: string; task: Sample['task']; label: string }>; labelled: Sample[] }> {
+  const loadedTrain = await loadSamples(trainFile);
+  const loadedTest = await loadSamples(testFile);
+  for (const e of [...loadedTrain.errors, ...loadedTest.errors]) await run.logError({ code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.row !== undefined ? { row: e.row } : {}) });
+  const labelled = loadedTest.samples.filter((s) => s.label !== undefined);
+  return {
+    train: loadedTrain.samples,
+    test: loadedTest.samples.map(({ label: _l, ...s }) => s),
+    gold: labelled.map((s) => ({ id: s.id, task: s.task, label: s.label! })),
+    labelled,
+  };
+}
+
 /** Bump when the student's features or training change, so cached students are not reused. */
 const STUDENT_CACHE_VERSION = 'student-1';
 
@@ -113,12 +132,7 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
   const log = options.log ?? (() => {});
   const run = await createRunRecord({ runsDir: resolve(out, '..'), id: out.split('/').pop()!, config: { ...options, onProgress: undefined, log: undefined }, resolvedConfig: { arm, seed: options.seed ?? 0 }, inputs: { train: options.train, test: options.test }, resume: true });
   try {
-    let { samples: train, errors: trainErrors } = await loadSamples(options.train);
-    const loadedTest = await loadSamples(options.test);
-    for (const e of [...trainErrors, ...loadedTest.errors]) await run.logError({ code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.row !== undefined ? { row: e.row } : {}) });
-    // the pipeline never sees test labels: they are taken aside for scoring
-    const gold = loadedTest.samples.filter((s) => s.label !== undefined).map((s) => ({ id: s.id, task: s.task, label: s.label! }));
-    let test: Sample[] = loadedTest.samples.map(({ label: _l, ...s }) => s);
+    let { train, test, gold, labelled } = await loadRunSplits(options.train, options.test, run);
     const cache = openArtifactCache({ dir: resolve(options.cacheDir ?? '.llm-ir-cache') });
     if (arm.ocr.train || arm.ocr.infer) {
       const pool = await createOcrPool({ engine: 'paddle' });
@@ -202,7 +216,6 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
       const score = scoreChallenge(gold, predictions, { resamples: 1000, seed: options.seed ?? 0 });
       summary = toRunSummary(arm.name, score, { factors: armFactors(arm) });
       await run.writeSummary(summary);
-      const labelled = loadedTest.samples.filter((s) => s.label !== undefined);
       await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name}`, subtitle: arm.description ?? '', score, slices: errorSlices(labelled, predictions) });
       for (const [name, value] of [['scene/weightedF1', score.scene.weightedF1], ['intent/weightedF1', score.intent.weightedF1], ['average', score.average]] as const) {
         if (Number.isFinite(value)) await run.logMetric({ name, value });
