@@ -16,7 +16,9 @@ import { scoreChallenge, toRunSummary, writeReport, type CheckpointScore } from 
 import { applyOcr, createOcrPool, ocrDataset } from '@llm-ir/ocr';
 import {
   armFrom,
+  maxImagesPerRow,
   predictWithEndpoint,
+  resolveArm,
   prepareTraining,
   runTraining,
   startServer,
@@ -39,8 +41,11 @@ export interface RunGpuArmOptions {
   out: string;
   seed?: number;
   cacheDir?: string;
-  /** slurm resources. */
-  slurm?: { partition?: string; gpusPerNode?: number; time?: string };
+  /** GPUs per node (overrides the arm's `train.gpus`: the one GPU count of the run) and nodes (slurm). */
+  gpus?: number;
+  nodes?: number;
+  /** slurm resources besides the GPUs. */
+  slurm?: { partition?: string; time?: string };
   /** An OpenAI-compatible server already serving the adapters (then `vllm serve` is not started). */
   endpoint?: string;
   /** With `endpoint`: the served model (adapter) name to predict with. */
@@ -51,13 +56,14 @@ export interface RunGpuArmOptions {
   log?: (line: string) => void;
 }
 
-/** The paper's GPU configuration of a checked-in arm (its `gpuPreset`), seeded. */
-export function gpuArmOf(arm: CpuArm, seed?: number): ArmConfig {
+/** The paper's GPU configuration of a checked-in arm (its `gpuPreset`), seeded, on `gpus` GPUs per node and `nodes` nodes when given. */
+export function gpuArmOf(arm: CpuArm, options: { seed?: number; gpus?: number; nodes?: number } = {}): ArmConfig {
   if (!arm.gpuPreset) {
     throw new LlmIrError({ code: 'config-invalid', message: `arm ${JSON.stringify(arm.name)} has no gpuPreset: the GPU backends train the paper's presets (baseline, ocr-train, ocr-train-infer, lora-r16-a32-ocr); run this arm with --backend cpu` });
   }
   const preset = armFrom(arm.gpuPreset);
-  return seed === undefined ? preset : { ...preset, train: { ...preset.train, seed } };
+  const train = { ...preset.train, ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.gpus !== undefined ? { gpus: options.gpus } : {}), ...(options.nodes !== undefined ? { nodes: options.nodes } : {}) };
+  return resolveArm({ ...preset, train });
 }
 
 async function withOcr(samples: Sample[], imagesDir: string, cacheDir: string, onProgress?: ProgressCallback): Promise<Sample[]> {
@@ -96,7 +102,7 @@ function majority(train: readonly Sample[]): Record<string, string> {
  * journals.
  */
 export async function runGpuArm(options: RunGpuArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary> }> {
-  const arm = gpuArmOf(options.arm, options.seed);
+  const arm = gpuArmOf(options.arm, { ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.gpus !== undefined ? { gpus: options.gpus } : {}), ...(options.nodes !== undefined ? { nodes: options.nodes } : {}) });
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
   const log = options.log ?? (() => {});
@@ -119,7 +125,7 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
     } else {
       const prepared = await prepareTraining({ backend: options.backend, arm, samples: train, imagesDir: options.trainImages, runDir });
       log(`training: ${prepared.rows} rows, ${prepared.stepsPerEpoch} steps per epoch on ${options.executor.kind}: ${prepared.command.join(' ')}`);
-      const result = await runTraining(prepared, options.executor, { run, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.slurm ? { slurm: options.slurm } : {}) });
+      const result = await runTraining(prepared, options.executor, { run, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.slurm ? { slurm: options.slurm } : {}) });
       checkpoints = result.checkpoints;
       await writeFileAtomic(doneFile, `${JSON.stringify({ state: result.status.state, checkpoints }, null, 1)}\n`);
     }
@@ -132,14 +138,19 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
       baseURL = options.endpoint;
       models = [{ name: options.model }];
     } else {
-      if (options.executor.kind === 'ssh') throw new LlmIrError({ code: 'config-invalid', message: `the checkpoints are on the ssh host: serve them there (\`${vllmServeCommand({ model: arm.model, loras: checkpoints.map((c) => ({ name: `epoch-${c.epoch}`, path: c.path })) }).join(' ')}\`) and pass --endpoint and --model` });
+      const serve = (loras: Array<{ name: string; path: string }>, port?: number) => vllmServeCommand({ model: arm.model, loras, loraRank: arm.lora.rank, maxImages: maxImagesPerRow(test), imageMaxPixels: arm.train.imageMaxPixels, ...(port !== undefined ? { port } : {}) });
+      if (options.executor.kind !== 'local') {
+        // never serve on a login node: the checkpoints and the GPUs are on the cluster or the ssh host
+        const where = options.executor.kind === 'ssh' ? 'on the ssh host' : 'in a SLURM job on a GPU node (e.g. `srun --gres=gpu:1 <command>`)';
+        throw new LlmIrError({ code: 'config-invalid', message: `the checkpoints are served ${where}, not here: run \`${serve(checkpoints.map((c) => ({ name: `epoch-${c.epoch}`, path: c.path }))).join(' ')}\` there and pass --endpoint and --model` });
+      }
       if (checkpoints.length === 0) throw new LlmIrError({ code: 'training-failed', message: `training in ${runDir} left no checkpoint to predict with` });
       // Table 1 scores every checkpoint when there are labels; without them only the last one is needed
       const use = gold.length ? checkpoints : checkpoints.slice(-1);
       models = use.map((c) => ({ name: `epoch-${c.epoch}`, checkpoint: c }));
       const port = options.port ?? 8000;
       baseURL = `http://127.0.0.1:${port}/v1`;
-      server = await startServer(vllmServeCommand({ model: arm.model, loras: models.map((m) => ({ name: m.name, path: m.checkpoint!.path })), port, imageMaxPixels: arm.train.imageMaxPixels }), { baseURL, logFile: join(out, 'vllm.log') });
+      server = await startServer(serve(models.map((m) => ({ name: m.name, path: m.checkpoint!.path })), port), { baseURL, logFile: join(out, 'vllm.log') });
     }
     const fallback = majority(train);
     const perModel: Array<{ name: string; checkpoint?: Checkpoint; predictions: Prediction[] }> = [];

@@ -69,6 +69,7 @@ describe('openai teacher against a local OpenAI-compatible server', () => {
     const legacy = openaiTeacher({ baseURL: fake.url, model: 'm', imagesDir: join(MIRE, 'images'), probabilities: 'none', constraint: 'guided_choice', backoffMs: 1 });
     expect((await legacy.label(rows.slice(0, 2))).map((p) => p.label)).toEqual(rows.slice(0, 2).map((r) => r.label));
     expect(fake.requests[0]!.body['guided_choice']).toBeDefined();
+    expect(fake.requests[0]!.ignored).toEqual([]);
   }, 60_000);
 
   it('retries 429, 500, timeouts and malformed answers, and falls back to votes without logprobs', async () => {

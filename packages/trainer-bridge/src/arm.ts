@@ -17,7 +17,40 @@ export interface ArmConfig {
   /** LoRA rank and alpha. */
   lora: { rank: number; alpha: number; dropout: number; target: string };
   /** Training settings. */
-  train: { epochs: number; learningRate: number; batchSize: number; gradientAccumulation: number; cutoffLen: number; imageMaxPixels: number; bf16: boolean; deepspeed?: string; gpus: number; seed: number };
+  train: {
+    epochs: number;
+    learningRate: number;
+    batchSize: number;
+    gradientAccumulation: number;
+    cutoffLen: number;
+    imageMaxPixels: number;
+    bf16: boolean;
+    deepspeed?: string;
+    /**
+     * GPUs per node: the one GPU count of a run. It pins `CUDA_VISIBLE_DEVICES` where the job runs,
+     * sets the trainers' `NPROC_PER_NODE`, the SLURM `--gres`, and the world size the half-epoch
+     * `save_steps` are computed for. @default 1
+     */
+    gpus: number;
+    /** Nodes (SLURM only; world size = gpus x nodes). @default 1 */
+    nodes?: number;
+    seed: number;
+  };
+}
+
+/** LoRA ranks vLLM can be told to serve (`--max-lora-rank`; vllm/config/lora.py `MaxLoRARanks`). */
+export const VLLM_MAX_LORA_RANKS = [1, 8, 16, 32, 64, 128, 256, 320, 512] as const;
+
+/** The smallest `--max-lora-rank` vLLM accepts that serves adapters of `rank`. */
+export function maxLoraRankFor(rank: number): number {
+  const r = VLLM_MAX_LORA_RANKS.find((x) => x >= rank);
+  if (r === undefined) throw new ConfigValidationError({ issues: [{ path: 'lora.rank', message: `vLLM serves LoRA ranks up to ${VLLM_MAX_LORA_RANKS.at(-1)}, got ${rank}` }] });
+  return r;
+}
+
+/** Processes the trainer starts: GPUs per node x nodes. */
+export function worldSize(arm: ArmConfig): number {
+  return arm.train.gpus * (arm.train.nodes ?? 1);
 }
 
 const BASE: Omit<ArmConfig, 'name' | 'ocr'> = {
@@ -51,7 +84,10 @@ export function resolveArm(input: Partial<ArmConfig> & { name: string; preset?: 
     train: { ...base.train, ...input.train },
   };
   const issues: Array<{ path: string; message: string }> = [];
-  if (![1, 2, 4, 8, 16, 32, 64, 128, 256].includes(arm.lora.rank)) issues.push({ path: 'lora.rank', message: `must be a power of two up to 256 (vLLM serves these), got ${arm.lora.rank}` });
+  const maxRank = VLLM_MAX_LORA_RANKS[VLLM_MAX_LORA_RANKS.length - 1]!;
+  if (!Number.isInteger(arm.lora.rank) || arm.lora.rank < 1 || arm.lora.rank > maxRank) issues.push({ path: 'lora.rank', message: `must be an integer from 1 to ${maxRank} (the largest rank vLLM serves), got ${arm.lora.rank}` });
+  if (!Number.isInteger(arm.train.gpus) || arm.train.gpus < 1) issues.push({ path: 'train.gpus', message: `must be a whole number of GPUs >= 1, got ${arm.train.gpus}` });
+  if (arm.train.nodes !== undefined && (!Number.isInteger(arm.train.nodes) || arm.train.nodes < 1)) issues.push({ path: 'train.nodes', message: `must be a whole number of nodes >= 1, got ${arm.train.nodes}` });
   if (!(arm.train.epochs > 0)) issues.push({ path: 'train.epochs', message: 'must be > 0' });
   if (!(arm.train.learningRate > 0)) issues.push({ path: 'train.learningRate', message: 'must be > 0' });
   if (arm.ocr.infer && !arm.ocr.train) issues.push({ path: 'ocr', message: 'OCR at inference only is not one of the arms (train with OCR too)' });

@@ -45,7 +45,8 @@ describe('LLaMA-Factory export (dry run of the paper arms)', () => {
       expect(p.command).toEqual(['llamafactory-cli', 'train', join(dir, 'train.yaml')]);
     }
     expect(PAPER_ARMS['lora-r16-a32-ocr'].lora).toMatchObject({ rank: 16, alpha: 32 });
-    expect(() => resolveArm({ name: 'x', lora: { rank: 12, alpha: 24, dropout: 0, target: 'all' } })).toThrow(/power of two/);
+    expect(() => resolveArm({ name: 'x', lora: { rank: 600, alpha: 24, dropout: 0, target: 'all' } })).toThrow(/from 1 to 512/);
+    expect(resolveArm({ name: 'x', lora: { rank: 12, alpha: 24, dropout: 0, target: 'all' } }).lora.rank).toBe(12);
   });
 
   it('exports ms-swift JSONL and current swift sft arguments, with a sequence-classification option', async () => {
@@ -86,7 +87,7 @@ describe('fake-driven end to end', () => {
       expect(existsSync(join(prepared.outputDir, 'adapter_model.safetensors'))).toBe(true);
       // serve the checkpoints (vLLM command) and evaluate each one against a fake server
       const loras = result.checkpoints.filter((c) => c.epoch >= 3.5).map((c) => ({ name: `ckpt-${c.step}`, path: c.path }));
-      const serve = vllmServeCommand({ model: arm.model, loras, imageMaxPixels: arm.train.imageMaxPixels });
+      const serve = vllmServeCommand({ model: arm.model, loras, loraRank: arm.lora.rank, maxImages: 4, imageMaxPixels: arm.train.imageMaxPixels });
       expect(serve).toEqual(expect.arrayContaining(['--enable-lora', '--lora-modules']));
       const fake = await startFakeOpenAI({ answer: (req) => ({ text: req.text.includes('你是一个电商客服专家') ? '商品材质' : `「${'退货页面'}」` }) });
       try {
@@ -138,7 +139,7 @@ describe('fake-driven end to end', () => {
     const prepared = await prepareTraining({ backend: 'llamafactory', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir: join(dir, 'cancel') });
     prepared.env['FAKE_LMF_STEP_MS'] = '200';
     const ex = localExecutor();
-    const handle = await ex.submit({ runDir: prepared.runDir, command: prepared.command, env: prepared.env });
+    const handle = await ex.submit({ runDir: prepared.runDir, command: prepared.command, env: prepared.env, gpus: prepared.gpus, ...(prepared.saveSignal ? { saveSignal: prepared.saveSignal } : {}) });
     await new Promise((r) => setTimeout(r, 800));
     expect((await ex.status(handle)).state).toBe('running');
     await ex.cancel(handle, { graceMs: 10_000 });
@@ -167,7 +168,7 @@ describe('fake-driven end to end', () => {
     const loras = checkpoints.slice(-2).map((c) => ({ name: `epoch-${c.epoch}`, path: c.path }));
     const port = 18_000 + Math.floor(Math.random() * 2000);
     const baseURL = `http://127.0.0.1:${port}/v1`;
-    const server = await startServer(vllmServeCommand({ model: PAPER_ARMS.baseline.model, loras, port }), { baseURL, timeoutMs: 30_000 });
+    const server = await startServer(vllmServeCommand({ model: PAPER_ARMS.baseline.model, loras, loraRank: 8, maxImages: 4, port }), { baseURL, timeoutMs: 30_000 });
     try {
       const models = (await (await fetch(`${baseURL}/models`)).json()) as { data: Array<{ id: string; parent: string | null }> };
       expect(models.data.map((m) => m.id)).toEqual([PAPER_ARMS.baseline.model, 'epoch-6.5', 'epoch-7']);
@@ -180,7 +181,7 @@ describe('fake-driven end to end', () => {
       server.kill('SIGTERM');
     }
     const log = join(dir, 'vllm-bad.log');
-    await expect(startServer(vllmServeCommand({ model: PAPER_ARMS.baseline.model, loras: [{ name: 'gone', path: join(dir, 'nowhere') }], port }), { baseURL, timeoutMs: 30_000, logFile: log })).rejects.toMatchObject({ code: 'server-failed' });
+    await expect(startServer(vllmServeCommand({ model: PAPER_ARMS.baseline.model, loras: [{ name: 'gone', path: join(dir, 'nowhere') }], loraRank: 8, maxImages: 4, port }), { baseURL, timeoutMs: 30_000, logFile: log })).rejects.toMatchObject({ code: 'server-failed' });
     expect(await readFile(log, 'utf8')).toContain('No adapter found');
   }, 60_000);
 });

@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { LlmIrError, type ProgressCallback, type RunRecord, type Sample } from '@llm-ir/core';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { hashValue, LlmIrError, sha256File, writeFileAtomic, type ProgressCallback, type RunRecord, type Sample } from '@llm-ir/core';
 import type { ArmConfig } from './arm.ts';
-import { diagnoseLog, type Executor, type JobHandle, type JobStatus } from './executors.ts';
+import { diagnoseLog, isActive, loadHandle, saveHandle, type Executor, type JobHandle, type JobSpec, type JobStatus } from './executors.ts';
 import { exportLlamaFactory } from './llamafactory.ts';
-import { discoverCheckpoints, followTraining, type Checkpoint, type TrainLogEntry } from './monitor.ts';
+import { discoverCheckpoints, followTraining, lastCompleteCheckpoint, type Checkpoint, type TrainLogEntry } from './monitor.ts';
 import { exportSwift } from './swift.ts';
 
 /** A training run written to disk and ready to submit. */
@@ -16,27 +19,42 @@ export interface PreparedTraining {
   outputDir: string;
   /** The trainer's JSONL log. */
   logFile: string;
+  /** LLaMA-Factory: the training YAML (where `resume_from_checkpoint` is written on a rerun). */
+  configPath?: string;
   /** Command (no shell) and environment. */
   command: string[];
   env: Record<string, string>;
-  /** Rows and optimiser steps per epoch. */
+  /** Rows and optimiser steps per epoch (for the arm's world size). */
   rows: number;
   stepsPerEpoch: number;
+  /** GPUs per node and nodes: the one GPU count of the run (pinned where it runs, asked of SLURM). */
+  gpus: number;
+  nodes: number;
+  /** The signal the trainer saves on (LLaMA-Factory: SIGABRT; ms-swift has none). */
+  saveSignal?: 'SIGABRT';
+  /** Hash of the command, environment, config and dataset: a rerun of the same training resumes, a different one starts anew. */
+  fingerprint: string;
 }
 
 /**
  * Writes everything a GPU run needs into `runDir` (dataset in the trainer's format, its registry or
  * arguments, the config) and returns the exact command. Prompts are taken from the samples as they
  * are: apply OCR, retrieval context and augmentation (per the arm) before.
+ *
+ * @throws {LlmIrError} `config-invalid` for a LLaMA-Factory run folder with white space in its path,
+ * or seq_cls rows of both tasks.
  */
 export async function prepareTraining(options: { backend: 'llamafactory' | 'swift'; arm: ArmConfig; samples: readonly Sample[]; imagesDir: string; runDir: string; rationales?: ReadonlyMap<string, string>; seqCls?: boolean }): Promise<PreparedTraining> {
   const runDir = resolve(options.runDir);
+  const resources = { gpus: options.arm.train.gpus, nodes: options.arm.train.nodes ?? 1 };
   if (options.backend === 'llamafactory') {
     const e = await exportLlamaFactory(options.samples, options.arm, { runDir, imagesDir: options.imagesDir, ...(options.rationales ? { rationales: options.rationales } : {}) });
-    return { backend: 'llamafactory', runDir, outputDir: e.outputDir, logFile: join(e.outputDir, 'trainer_log.jsonl'), command: e.command, env: e.env, rows: e.rows, stepsPerEpoch: e.stepsPerEpoch };
+    const fingerprint = hashValue({ backend: 'llamafactory', command: e.command, env: e.env, config: await readFile(e.configPath, 'utf8'), data: await sha256File(join(e.datasetDir, 'llm_ir_train.json')).catch(() => '') });
+    return { backend: 'llamafactory', runDir, outputDir: e.outputDir, logFile: join(e.outputDir, 'trainer_log.jsonl'), configPath: e.configPath, command: e.command, env: e.env, rows: e.rows, stepsPerEpoch: e.stepsPerEpoch, ...resources, saveSignal: 'SIGABRT', fingerprint };
   }
   const e = await exportSwift(options.samples, options.arm, { runDir, imagesDir: options.imagesDir, ...(options.seqCls ? { seqCls: true } : {}) });
-  return { backend: 'swift', runDir, outputDir: e.outputDir, logFile: join(e.outputDir, 'logging.jsonl'), command: e.command, env: e.env, rows: e.rows, stepsPerEpoch: e.stepsPerEpoch };
+  const fingerprint = hashValue({ backend: 'swift', command: e.command, env: e.env, data: await sha256File(e.dataset) });
+  return { backend: 'swift', runDir, outputDir: e.outputDir, logFile: join(e.outputDir, 'logging.jsonl'), command: e.command, env: e.env, rows: e.rows, stepsPerEpoch: e.stepsPerEpoch, ...resources, fingerprint };
 }
 
 /** A failed training run, with the executor's state and the tail of the log. */
@@ -59,22 +77,99 @@ export class TrainingRunError extends LlmIrError {
   }
 }
 
+/** Options of {@link runTraining}. */
+export interface RunTrainingOptions {
+  /** Metrics (loss, lr, eval_loss) are appended to the run's metrics.jsonl. */
+  run?: RunRecord;
+  /** Progress events (`stage: 'train'`, unit step). */
+  onProgress?: ProgressCallback;
+  /** Messages for a person (re-attached, resumed, ...). */
+  log?: (line: string) => void;
+  /** Poll interval. @default 2000 */
+  pollMs?: number;
+  /** Stops following (the job goes on; a rerun re-attaches to it). */
+  signal?: AbortSignal;
+  /** SLURM resources besides the GPUs (partition, time, ...). */
+  slurm?: JobSpec['slurm'];
+}
+
+async function moveAside(outputDir: string, tag: string): Promise<string | undefined> {
+  if (!existsSync(outputDir) || (await readdir(outputDir)).length === 0) return undefined;
+  let target = `${outputDir}.previous-${tag}`;
+  for (let i = 2; existsSync(target); i++) target = `${outputDir}.previous-${tag}-${i}`;
+  await rename(outputDir, target);
+  return target;
+}
+
+/** Points a prepared run at a checkpoint to resume from (LLaMA-Factory: the YAML; ms-swift: the arguments). */
+async function resumeFrom(prepared: PreparedTraining, checkpoint: Checkpoint): Promise<string[]> {
+  if (prepared.backend === 'llamafactory' && prepared.configPath) {
+    const config = parseYaml(await readFile(prepared.configPath, 'utf8')) as Record<string, unknown>;
+    await writeFileAtomic(prepared.configPath, stringifyYaml({ ...config, resume_from_checkpoint: checkpoint.path }));
+    return prepared.command;
+  }
+  return [...prepared.command, '--resume_from_checkpoint', checkpoint.path];
+}
+
 /**
  * Submits a prepared run to an executor and follows it to the end: progress events from the
  * trainer's log, metrics into the run record, then the checkpoints found (each with its epoch).
  *
+ * A rerun into the same run folder never starts a second job or all epochs again: a job of the same
+ * training that is still queued or running (its handle is in `<runDir>/job.json`) is re-attached to;
+ * one that finished is not run again; one that ended early (TIMEOUT, PREEMPTED, a crash, a cancel) is
+ * resubmitted to resume from its last complete checkpoint. A different training in the folder is moved
+ * aside (`out.previous-<job>`) once it has ended, and refused while it runs.
+ *
  * @throws {TrainingRunError} when the job does not succeed (CUDA out of memory, NaN loss, SLURM
  * TIMEOUT / PREEMPTED / NODE_FAIL, ...), with the log's tail.
+ * @throws {LlmIrError} `job-conflict` when another training of this folder is still running, or was
+ * submitted to another executor kind.
  */
-export async function runTraining(prepared: PreparedTraining, executor: Executor, options: { run?: RunRecord; onProgress?: ProgressCallback; pollMs?: number; signal?: AbortSignal; slurm?: Parameters<Executor['submit']>[0]['slurm'] } = {}): Promise<{ handle: JobHandle; status: JobStatus; entries: TrainLogEntry[]; checkpoints: Checkpoint[] }> {
-  const handle = await executor.submit({ runDir: prepared.runDir, command: prepared.command, env: prepared.env, ...(options.slurm ? { slurm: options.slurm } : {}) });
+export async function runTraining(prepared: PreparedTraining, executor: Executor, options: RunTrainingOptions = {}): Promise<{ handle: JobHandle; status: JobStatus; entries: TrainLogEntry[]; checkpoints: Checkpoint[]; resumedFrom?: Checkpoint; reattached?: boolean }> {
+  const log = options.log ?? (() => {});
+  const previous = existsSync(join(prepared.runDir, 'job.json')) ? await loadHandle(prepared.runDir) : undefined;
+  const same = previous?.fingerprint === prepared.fingerprint;
+  let handle: JobHandle | undefined;
+  let reattached = false;
+  let resumedFrom: Checkpoint | undefined;
+  if (previous) {
+    if (previous.executor !== executor.kind) {
+      throw new LlmIrError({ code: 'job-conflict', message: `job ${previous.id} of ${prepared.runDir} was submitted to the ${previous.executor} executor: rerun with --executor ${previous.executor} (or cancel it and use another folder)`, file: prepared.runDir });
+    }
+    const before = await executor.status(previous);
+    if (isActive(before.state)) {
+      if (!same) throw new LlmIrError({ code: 'job-conflict', message: `${previous.executor} job ${previous.id} of another configuration is still ${before.state} in ${prepared.runDir}: cancel it (llm-ir train cancel) or use another folder`, file: prepared.runDir });
+      handle = previous;
+      reattached = true;
+      log(`training: re-attached to ${previous.executor} job ${previous.id} (${before.state})`);
+    } else if (same && before.state === 'succeeded') {
+      log(`training: ${previous.executor} job ${previous.id} already finished this training`);
+      handle = previous;
+    }
+  }
+  if (!handle) {
+    let command = prepared.command;
+    const checkpoint = same ? await lastCompleteCheckpoint(prepared.outputDir) : undefined;
+    if (checkpoint) {
+      command = await resumeFrom(prepared, checkpoint);
+      resumedFrom = checkpoint;
+      log(`training: resuming from ${checkpoint.path} (step ${checkpoint.step}) after ${previous?.executor} job ${previous?.id} ended early`);
+    } else {
+      const moved = await moveAside(prepared.outputDir, previous?.id ?? 'unknown');
+      if (moved) log(`training: ${same ? 'no complete checkpoint to resume from' : 'another configuration trained here'}; its output moved to ${moved}`);
+    }
+    handle = await executor.submit({ runDir: prepared.runDir, command, env: prepared.env, gpus: prepared.gpus, nodes: prepared.nodes, ...(prepared.saveSignal ? { saveSignal: prepared.saveSignal } : {}), ...(options.slurm ? { slurm: options.slurm } : {}) });
+    handle = { ...handle, fingerprint: prepared.fingerprint };
+    await saveHandle(handle);
+  }
+  const job = handle;
   let status: JobStatus = { state: 'pending' };
-  const terminal = (s: JobStatus) => !['pending', 'running'].includes(s.state);
   const followed = await followTraining({
     logFile: prepared.logFile,
     done: async () => {
-      status = await executor.status(handle);
-      return terminal(status);
+      status = await executor.status(job);
+      return !isActive(status.state);
     },
     intervalMs: options.pollMs ?? 2000,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -82,10 +177,10 @@ export async function runTraining(prepared: PreparedTraining, executor: Executor
     ...(options.signal ? { signal: options.signal } : {}),
   });
   if (followed.nanLoss && status.state === 'succeeded') status = { ...status, state: 'failed', reason: 'nan-loss' };
-  if (status.state !== 'succeeded' && status.state !== 'cancelled') {
-    const tail = await executor.logs(handle, { tail: 40 });
+  if (status.state !== 'succeeded' && status.state !== 'cancelled' && !(options.signal?.aborted && isActive(status.state))) {
+    const tail = await executor.logs(job, { tail: 40 });
     const reason = status.reason ?? diagnoseLog(tail);
     throw new TrainingRunError({ runDir: prepared.runDir, status: reason ? { ...status, reason } : status, logTail: tail });
   }
-  return { handle, status, entries: followed.entries, checkpoints: await discoverCheckpoints(prepared.outputDir, prepared.stepsPerEpoch) };
+  return { handle: job, status, entries: followed.entries, checkpoints: await discoverCheckpoints(prepared.outputDir, prepared.stepsPerEpoch), ...(resumedFrom ? { resumedFrom } : {}), ...(reattached ? { reattached } : {}) };
 }

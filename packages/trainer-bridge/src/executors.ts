@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { LlmIrError, writeFileAtomic } from '@llm-ir/core';
@@ -17,8 +17,22 @@ export interface JobSpec {
   env?: Record<string, string>;
   /** Job name. @default the run folder's name */
   name?: string;
-  /** SLURM: GPUs per node, nodes, partition, time limit, extra #SBATCH lines. */
-  slurm?: { gpusPerNode?: number; nodes?: number; partition?: string; time?: string; cpusPerTask?: number; mem?: string; extra?: string[] };
+  /**
+   * GPUs per node the job uses: `CUDA_VISIBLE_DEVICES` is pinned to this many devices where the job
+   * runs (the first ones of the devices it was given, by SLURM's gres or the caller's environment,
+   * else `0..n-1`), and SLURM is asked for them (`--gres=gpu:n`). Unset: the environment is left as it is.
+   */
+  gpus?: number;
+  /** Nodes (SLURM only; one task per node launches the trainer, which starts one process per GPU). @default 1 */
+  nodes?: number;
+  /**
+   * The signal the trainer saves on before it stops (LLaMA-Factory's LogCallback under
+   * `LLAMABOARD_ENABLED`: `SIGABRT`). `cancel` sends it, waits for the job to end, then stops it for
+   * good; without it `cancel` stops the job at once (resume from the last checkpoint).
+   */
+  saveSignal?: 'SIGABRT';
+  /** SLURM: partition, time limit, CPUs, memory, extra #SBATCH lines. */
+  slurm?: { partition?: string; time?: string; cpusPerTask?: number; mem?: string; extra?: string[] };
 }
 
 /** A submitted job, as saved in `<runDir>/job.json`. */
@@ -33,6 +47,12 @@ export interface JobHandle {
   remote?: { host: string; dir: string };
   /** ISO submission time. */
   submittedAt: string;
+  /** Local: the process's start time in clock ticks since boot (`/proc/<pid>/stat` field 22), so a reused pid is not taken for the job. */
+  startTicks?: number;
+  /** The signal the trainer saves on (see {@link JobSpec.saveSignal}). */
+  saveSignal?: 'SIGABRT';
+  /** What was submitted (set by the caller: `runTraining` keeps its configuration's fingerprint here). */
+  fingerprint?: string;
 }
 
 /** Normalised job states (SLURM's are mapped onto these). */
@@ -50,6 +70,11 @@ export interface JobStatus {
   raw?: string;
 }
 
+/** Whether a job in this state may still change (queued or running). */
+export function isActive(state: JobState): boolean {
+  return state === 'pending' || state === 'running';
+}
+
 /** Runs jobs somewhere: this machine, a host over ssh, or a SLURM cluster. */
 export interface Executor {
   /** Kind. */
@@ -60,15 +85,29 @@ export interface Executor {
   status(handle: JobHandle): Promise<JobStatus>;
   /** The job's output (the last `tail` lines). */
   logs(handle: JobHandle, options?: { tail?: number }): Promise<string>;
-  /** Stops the job gracefully (LLaMA-Factory saves the model on SIGABRT), then for good after a grace period. */
-  cancel(handle: JobHandle, options?: { graceMs?: number }): Promise<void>;
+  /**
+   * Stops the job. With a save signal (LLaMA-Factory: SIGABRT) the trainer is asked to save first and
+   * the job is given `graceMs` to end by itself before it is stopped for good.
+   */
+  cancel(handle: JobHandle, options?: { graceMs?: number; pollMs?: number }): Promise<void>;
 }
 
-/** Training failures recognised in logs. */
+/**
+ * Training failures recognised in logs, in the words the tools print them:
+ * - `cuda-oom`: torch's `torch.OutOfMemoryError: CUDA out of memory` (and cuBLAS allocation failures);
+ * - `nan-loss`: a NaN loss in a log line (only logged with `logging_nan_inf_filter: false`; transformers
+ *   replaces NaN / inf losses by the running mean otherwise, training_args.py `logging_nan_inf_filter`);
+ * - `unknown-config-key`: transformers' hf_argparser.py `HfArgumentParser.parse_dict` ("Some keys are
+ *   not used by the HfArgumentParser: [...]", how LLaMA-Factory parses a YAML config) and
+ *   `parse_args_into_dataclasses` ("Some specified arguments are not used by the HfArgumentParser");
+ * - `nccl`, `missing-file`, `output-dir-not-empty` (transformers / LLaMA-Factory's refusal to write
+ *   into a non-empty output folder without a checkpoint to resume).
+ */
 export function diagnoseLog(text: string): string | undefined {
   if (/CUDA out of memory|torch\.(cuda\.)?OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED/i.test(text)) return 'cuda-oom';
   if (/"loss":\s*NaN|loss[=:]\s*nan|Loss is NaN|nan loss/i.test(text)) return 'nan-loss';
-  if (/Some specified arguments are not used by the HfArgumentParser/.test(text)) return 'unknown-config-key';
+  if (/Some (specified arguments|keys) are not used by the HfArgumentParser/.test(text)) return 'unknown-config-key';
+  if (/Output directory .* already exists and is not empty/.test(text)) return 'output-dir-not-empty';
   if (/NCCL (error|timeout)|ProcessGroupNCCL/i.test(text)) return 'nccl';
   if (/No such file or directory|FileNotFoundError/.test(text)) return 'missing-file';
   return undefined;
@@ -82,6 +121,8 @@ async function tailFile(path: string, lines: number): Promise<string> {
     return '';
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Saves a handle to `<runDir>/job.json`. */
 export async function saveHandle(handle: JobHandle): Promise<void> {
@@ -97,17 +138,53 @@ export async function loadHandle(runDir: string): Promise<JobHandle> {
   }
 }
 
-// The local wrapper: runs the command in its own process group, ignores SIGABRT itself (the
-// trainer gets it and saves), and records the exit code in exit.json when the command ends.
+/** Shell-quotes one word for bash (single quotes). */
+function q(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+// The local and ssh wrapper, the leader of the job's process group. It pins CUDA_VISIBLE_DEVICES to
+// LLM_IR_GPUS devices; starts the command through `sh -c 'trap "" ABRT; exec ...'` so that it
+// begins with SIGABRT ignored (inherited through exec): only processes that install a handler act on
+// it (LLaMA-Factory's LogCallback in the process that trains, callbacks.py `signal.signal(SIGABRT,
+// ...)`), while a torchrun launcher and LLaMA-Factory's launcher.py (no handler: the default action
+// kills them) stay up until their workers have saved. When the command ends it waits for every other
+// process of its group (torchrun workers) to end too, then records the exit code in exit.json.
 const WRAPPER = `
 const { spawn } = require('node:child_process');
-const { writeFileSync, renameSync } = require('node:fs');
+const { readdirSync, readFileSync, writeFileSync, renameSync } = require('node:fs');
 const [cmd, ...args] = JSON.parse(process.argv[1]);
+const record = (o) => { writeFileSync('exit.json.tmp', JSON.stringify(o)); renameSync('exit.json.tmp', 'exit.json'); };
+const env = { ...process.env };
+const gpus = Number(env.LLM_IR_GPUS || 0);
+if (gpus > 0) {
+  const given = (env.CUDA_VISIBLE_DEVICES || '').split(',').map((d) => d.trim()).filter(Boolean);
+  if (given.length > 0 && given.length < gpus) {
+    console.error('llm-ir: the job needs ' + gpus + ' GPUs but CUDA_VISIBLE_DEVICES=' + env.CUDA_VISIBLE_DEVICES + ' gives ' + given.length);
+    record({ code: 2, error: 'gpus' });
+    process.exit(2);
+  }
+  env.CUDA_VISIBLE_DEVICES = (given.length ? given : Array.from({ length: gpus }, (_, i) => String(i))).slice(0, gpus).join(',');
+}
+const others = () => {
+  try {
+    return readdirSync('/proc').filter((d) => /^\\d+$/.test(d) && Number(d) !== process.pid).some((d) => {
+      try {
+        const stat = readFileSync('/proc/' + d + '/stat', 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === process.pid;
+      } catch { return false; }
+    });
+  } catch { return false; }
+};
 process.on('SIGABRT', () => {});
+let child;
 process.on('SIGTERM', () => { if (child) child.kill('SIGTERM'); });
-const child = spawn(cmd, args, { stdio: 'inherit' });
-child.on('error', (e) => { writeFileSync('exit.json.tmp', JSON.stringify({ code: 127, error: String(e.message) })); renameSync('exit.json.tmp', 'exit.json'); process.exit(127); });
-child.on('exit', (code, signal) => { writeFileSync('exit.json.tmp', JSON.stringify({ code: code === null ? 128 : code, signal })); renameSync('exit.json.tmp', 'exit.json'); process.exit(code === null ? 1 : code); });
+child = spawn('/bin/sh', ['-c', 'trap "" ABRT; exec "$@"', 'sh', cmd, ...args], { stdio: 'inherit', env });
+child.on('exit', async (code, signal) => {
+  while (others()) await new Promise((r) => setTimeout(r, 100));
+  record(code === 127 ? { code: 127, error: 'command not found: ' + cmd } : { code: code === null ? 128 : code, signal });
+  process.exit(code === null ? 1 : code);
+});
 `;
 
 function processAlive(pid: number): boolean {
@@ -119,70 +196,109 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** A process's start time in clock ticks since boot (`/proc/<pid>/stat` field 22), where /proc exists. */
+function startTicksOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the job's wrapper is still the process with this pid (not a later process that reuses it). */
+function jobAlive(handle: JobHandle): boolean {
+  const pid = Number(handle.id);
+  if (!processAlive(pid)) return false;
+  if (handle.startTicks === undefined) return true;
+  const ticks = startTicksOf(pid);
+  return ticks === undefined || ticks === handle.startTicks;
+}
+
 async function exitStatus(runDir: string, logFile: string): Promise<JobStatus | undefined> {
   const path = join(runDir, 'exit.json');
   if (!existsSync(path)) return undefined;
   const exit = JSON.parse(await readFile(path, 'utf8')) as { code: number; signal?: string; error?: string };
   if (existsSync(join(runDir, 'cancelled'))) return { state: 'cancelled', exitCode: exit.code };
   if (exit.code === 0) return { state: 'succeeded', exitCode: 0 };
-  const reason = exit.error ? 'command-not-found' : diagnoseLog(await tailFile(logFile, 200));
+  const reason = exit.error === 'gpus' ? 'gpus-unavailable' : exit.error ? 'command-not-found' : diagnoseLog(await tailFile(logFile, 200));
   return { state: reason === 'cuda-oom' ? 'out-of-memory' : 'failed', exitCode: exit.code, ...(reason ? { reason } : {}) };
+}
+
+function refuseNodes(spec: JobSpec, kind: string): void {
+  if ((spec.nodes ?? 1) > 1) throw new LlmIrError({ code: 'config-invalid', message: `the ${kind} executor runs on one machine; ${spec.nodes} nodes need --executor slurm` });
 }
 
 /**
  * Runs jobs on this machine: a detached wrapper starts the command in its own process group, with
  * output in `<runDir>/train.log` and the exit code in `<runDir>/exit.json`, so status, logs and
- * cancel work from any later process.
+ * cancel work from any later process (a rerun re-attaches through `<runDir>/job.json`).
  */
 export function localExecutor(): Executor {
   return {
     kind: 'local',
     async submit(spec) {
+      refuseNodes(spec, 'local');
       const runDir = resolve(spec.runDir);
       await mkdir(runDir, { recursive: true });
-      const { openSync } = await import('node:fs');
+      for (const stale of ['exit.json', 'cancelled']) await rm(join(runDir, stale), { force: true });
       const log = openSync(join(runDir, 'train.log'), 'a');
-      const child = spawn(process.execPath, ['-e', WRAPPER, JSON.stringify(spec.command)], { cwd: runDir, env: { ...process.env, ...spec.env }, detached: true, stdio: ['ignore', log, log] });
+      const env = { ...process.env, ...spec.env, ...(spec.gpus ? { LLM_IR_GPUS: String(spec.gpus) } : {}) };
+      const child = spawn(process.execPath, ['-e', WRAPPER, JSON.stringify(spec.command)], { cwd: runDir, env, detached: true, stdio: ['ignore', log, log] });
       child.unref();
-      const handle: JobHandle = { executor: 'local', id: String(child.pid), runDir, submittedAt: new Date().toISOString() };
+      const ticks = startTicksOf(child.pid!);
+      const handle: JobHandle = { executor: 'local', id: String(child.pid), runDir, submittedAt: new Date().toISOString(), ...(ticks !== undefined ? { startTicks: ticks } : {}), ...(spec.saveSignal ? { saveSignal: spec.saveSignal } : {}) };
       await saveHandle(handle);
       return handle;
     },
     async status(handle) {
       const done = await exitStatus(handle.runDir, join(handle.runDir, 'train.log'));
       if (done) return done;
-      if (processAlive(Number(handle.id))) return { state: 'running' };
+      if (jobAlive(handle)) return { state: 'running' };
+      if (existsSync(join(handle.runDir, 'cancelled'))) return { state: 'cancelled', reason: 'stopped for good after the grace period' };
       return { state: 'failed', reason: 'lost: the process is gone without an exit record (machine restarted or killed with SIGKILL)' };
     },
     logs: (handle, o = {}) => tailFile(join(handle.runDir, 'train.log'), o.tail ?? 100),
     async cancel(handle, o = {}) {
       await writeFile(join(handle.runDir, 'cancelled'), new Date().toISOString());
+      if (!jobAlive(handle)) return;
       const pgid = -Number(handle.id);
-      try {
-        process.kill(pgid, 'SIGABRT');
-      } catch {
-        return;
-      }
-      const deadline = Date.now() + (o.graceMs ?? 60_000);
-      while (Date.now() < deadline && !existsSync(join(handle.runDir, 'exit.json'))) await new Promise((r) => setTimeout(r, 100));
-      if (!existsSync(join(handle.runDir, 'exit.json'))) {
+      const exited = () => existsSync(join(handle.runDir, 'exit.json'));
+      if (handle.saveSignal) {
+        // the whole group gets it; the wrapper and launchers ignore it, the training process saves
         try {
-          process.kill(pgid, 'SIGKILL');
+          process.kill(pgid, handle.saveSignal);
         } catch {
-          // already gone
+          return;
         }
+        const deadline = Date.now() + (o.graceMs ?? 120_000);
+        while (Date.now() < deadline && !exited()) await sleep(o.pollMs ?? 100);
+        if (exited()) return;
       }
+      try {
+        process.kill(pgid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      for (let i = 0; i < 100 && jobAlive(handle); i++) await sleep(50);
     },
   };
 }
 
-/** SLURM's state words mapped onto {@link JobState}. */
+/**
+ * SLURM's job state words mapped onto {@link JobState} (squeue(1) "JOB STATE CODES", sacct(1) "JOB
+ * STATE CODES", src/common/slurm_protocol_defs.c `job_state_string`): queued and held states are
+ * pending (EXPEDITING: a requeued job the controller is about to start again; REVOKED: a federated
+ * sibling withdrawn because another cluster runs the job, still pending here), SPECIAL_EXIT (requeued
+ * and held after an exit value the site marks) is failed, LAUNCH_FAILED and BOOT_FAIL are node
+ * failures.
+ */
 export function mapSlurmState(raw: string, exitCode = '0:0'): JobState {
   const s = raw.trim().split(/\s+/)[0]!.replace(/\+$/, '');
   switch (s) {
-    case 'PENDING': case 'CONFIGURING': case 'REQUEUED': case 'REQUEUE_HOLD': case 'REQUEUE_FED': case 'RESV_DEL_HOLD': case 'SUSPENDED':
+    case 'PENDING': case 'CONFIGURING': case 'REQUEUED': case 'REQUEUE_HOLD': case 'REQUEUE_FED': case 'RESV_DEL_HOLD': case 'SUSPENDED': case 'EXPEDITING': case 'REVOKED':
       return 'pending';
-    case 'RUNNING': case 'COMPLETING': case 'STAGE_OUT': case 'SIGNALING': case 'RESIZING': case 'STOPPED':
+    case 'RUNNING': case 'COMPLETING': case 'STAGE_OUT': case 'SIGNALING': case 'RESIZING': case 'STOPPED': case 'UPDATE_DB': case 'POWER_UP_NODE':
       return 'running';
     case 'COMPLETED':
       return exitCode.startsWith('0:') ? 'succeeded' : 'failed';
@@ -194,27 +310,41 @@ export function mapSlurmState(raw: string, exitCode = '0:0'): JobState {
       return 'out-of-memory';
     case 'PREEMPTED':
       return 'preempted';
-    case 'NODE_FAIL': case 'BOOT_FAIL':
+    case 'NODE_FAIL': case 'BOOT_FAIL': case 'LAUNCH_FAILED':
       return 'node-fail';
+    case 'SPECIAL_EXIT': case 'FAILED':
     default:
       return 'failed';
   }
 }
 
-/** The sbatch script of a job (single- or multi-node torchrun environment for LLaMA-Factory). */
+/** A SLURM job name: letters, digits, `.`, `_` and `-` (anything else, spaces and commas among them, becomes `-`). */
+export function slurmJobName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100) || 'llm-ir';
+}
+
+/**
+ * The sbatch script of a job. The trainer runs as a job step (`srun`, one task per node) so that
+ * `scancel --signal` reaches it (scancel(1): without `--batch` / `--full` signals go to the job's
+ * steps, not to the batch shell), with SIGABRT ignored by the launchers (see {@link WRAPPER}'s
+ * comment), `CUDA_VISIBLE_DEVICES` pinned to the job's GPUs, `NNODES` / `NODE_RANK` from SLURM, and a
+ * torchrun rendezvous port derived from the job id (two jobs on one node must not share 29500).
+ */
 export function sbatchScript(spec: JobSpec): string {
   const s = spec.slurm ?? {};
-  const nodes = s.nodes ?? 1;
-  const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const nodes = spec.nodes ?? 1;
   const cmd = spec.command.map(q).join(' ');
-  const env = Object.entries(spec.env ?? {}).map(([k, v]) => `export ${k}=${q(v)}`).join('\n');
+  const env = Object.entries(spec.env ?? {}).map(([k, v]) => `export ${k}=${q(v)}`);
+  const gpus = spec.gpus;
+  const pin = gpus ? `v=\${CUDA_VISIBLE_DEVICES:-$(seq -s, 0 ${gpus - 1})}; if [ "$(echo "$v" | tr , '\\n' | grep -c .)" -lt ${gpus} ]; then echo "llm-ir: the job needs ${gpus} GPUs but CUDA_VISIBLE_DEVICES=$v" >&2; exit 2; fi; export CUDA_VISIBLE_DEVICES=$(echo "$v" | cut -d, -f1-${gpus}); ` : '';
+  const step = `${pin}trap '' ABRT; export NNODES=$SLURM_NNODES NODE_RANK=$SLURM_NODEID; exec ${cmd}`;
   return [
     '#!/bin/bash',
-    `#SBATCH --job-name=${spec.name ?? basename(spec.runDir)}`,
+    `#SBATCH --job-name=${slurmJobName(spec.name ?? basename(spec.runDir))}`,
     ...(s.partition ? [`#SBATCH --partition=${s.partition}`] : []),
     `#SBATCH --nodes=${nodes}`,
     '#SBATCH --ntasks-per-node=1',
-    ...(s.gpusPerNode ? [`#SBATCH --gres=gpu:${s.gpusPerNode}`] : []),
+    ...(gpus ? [`#SBATCH --gres=gpu:${gpus}`] : []),
     ...(s.cpusPerTask ? [`#SBATCH --cpus-per-task=${s.cpusPerTask}`] : []),
     ...(s.mem ? [`#SBATCH --mem=${s.mem}`] : []),
     ...(s.time ? [`#SBATCH --time=${s.time}`] : []),
@@ -222,65 +352,97 @@ export function sbatchScript(spec: JobSpec): string {
     '#SBATCH --error=%x-%j.out',
     ...(s.extra ?? []).map((l) => `#SBATCH ${l}`),
     'set -euo pipefail',
-    'cd "$RUN_DIR"',
-    env,
+    `cd ${q(resolve(spec.runDir))}`,
+    ...env,
     'export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" 2>/dev/null | head -n1 || hostname)',
-    'export MASTER_PORT=${MASTER_PORT:-29500}',
-    nodes > 1
-      ? `srun bash -c ${q(`NNODES=$SLURM_NNODES NODE_RANK=$SLURM_NODEID FORCE_TORCHRUN=1 ${cmd}`)}`
-      : `${s.gpusPerNode && s.gpusPerNode > 1 ? 'FORCE_TORCHRUN=1 ' : ''}${cmd}`,
+    'export MASTER_PORT=${MASTER_PORT:-$((15000 + SLURM_JOB_ID % 15000))}',
+    `srun --kill-on-bad-exit=1 bash -c ${q(step)}`,
     '',
   ].join('\n');
+}
+
+/** `scontrol show job -o <id>`'s `JobState=` and `ExitCode=` (src/api/job_info.c `slurm_sprint_job_info`). */
+export function parseScontrolJob(text: string): { state: string; exitCode: string } | undefined {
+  const state = /(?:^|\s)JobState=(\S+)/.exec(text)?.[1];
+  if (!state) return undefined;
+  return { state, exitCode: /(?:^|\s)ExitCode=(\d+:\d+)/.exec(text)?.[1] ?? '0:0' };
 }
 
 /**
  * Runs jobs on a SLURM cluster from a login node: writes `train.sbatch`, submits with
  * `sbatch --parsable`, polls `squeue` while the job is queued or running and `sacct` once it has left
- * the queue, and maps every terminal state (TIMEOUT, OUT_OF_MEMORY, PREEMPTED, NODE_FAIL, ...).
+ * the queue (or `scontrol show job` on clusters without accounting, where sacct fails), and maps
+ * every terminal state (TIMEOUT, OUT_OF_MEMORY, PREEMPTED, NODE_FAIL, ...).
  */
-export function slurmExecutor(options: { sbatch?: string; squeue?: string; sacct?: string; scancel?: string } = {}): Executor {
-  const bin = { sbatch: options.sbatch ?? 'sbatch', squeue: options.squeue ?? 'squeue', sacct: options.sacct ?? 'sacct', scancel: options.scancel ?? 'scancel' };
+export function slurmExecutor(options: { sbatch?: string; squeue?: string; sacct?: string; scancel?: string; scontrol?: string } = {}): Executor {
+  const bin = { sbatch: options.sbatch ?? 'sbatch', squeue: options.squeue ?? 'squeue', sacct: options.sacct ?? 'sacct', scancel: options.scancel ?? 'scancel', scontrol: options.scontrol ?? 'scontrol' };
   const logFile = async (handle: JobHandle) => {
     const script = await readFile(join(handle.runDir, 'train.sbatch'), 'utf8').catch(() => '');
     const name = /--job-name=(\S+)/.exec(script)?.[1] ?? basename(handle.runDir);
     return join(handle.runDir, `${name}-${handle.id}.out`);
+  };
+  const finished = async (handle: JobHandle): Promise<{ state: string; exit: string; source: string }> => {
+    try {
+      const acct = (await pexec(bin.sacct, ['-j', handle.id, '-X', '-n', '-P', '-o', 'JobID,State,ExitCode,Elapsed'])).stdout.trim().split('\n')[0] ?? '';
+      const [, state, exit = '0:0'] = acct.split('|');
+      if (state) return { state, exit, source: 'sacct' };
+    } catch {
+      // no accounting storage: sacct fails ("Slurm accounting storage is disabled"); the controller still knows the job for MinJobAge
+    }
+    try {
+      const job = parseScontrolJob((await pexec(bin.scontrol, ['show', 'job', '-o', handle.id])).stdout);
+      if (job) return { state: job.state, exit: job.exitCode, source: 'scontrol' };
+    } catch {
+      // purged from the controller too
+    }
+    return { state: 'UNKNOWN', exit: '0:0', source: 'none' };
+  };
+  const status = async (handle: JobHandle): Promise<JobStatus> => {
+    const queued = (await pexec(bin.squeue, ['-j', handle.id, '-h', '-o', '%T']).catch(() => ({ stdout: '' }))).stdout.trim();
+    if (queued) return { state: mapSlurmState(queued), raw: queued };
+    const { state, exit, source } = await finished(handle);
+    if (source === 'none') return { state: 'failed', raw: state, reason: `unknown: job ${handle.id} is neither in squeue, sacct nor scontrol (accounting disabled and purged after MinJobAge?)` };
+    const mapped = mapSlurmState(state, exit);
+    const code = Number(exit.split(':')[0]);
+    if (existsSync(join(handle.runDir, 'cancelled')) && !isActive(mapped)) return { state: 'cancelled', exitCode: code, raw: state };
+    if (mapped === 'failed') {
+      const reason = diagnoseLog(await tailFile(await logFile(handle), 200));
+      return { state: reason === 'cuda-oom' ? 'out-of-memory' : 'failed', exitCode: code, raw: state, ...(reason ? { reason } : {}) };
+    }
+    return { state: mapped, exitCode: code, raw: state, ...(mapped !== 'succeeded' && !isActive(mapped) ? { reason: state } : {}) };
   };
   return {
     kind: 'slurm',
     async submit(spec) {
       const runDir = resolve(spec.runDir);
       await mkdir(runDir, { recursive: true });
+      await rm(join(runDir, 'cancelled'), { force: true });
       const script = join(runDir, 'train.sbatch');
       await writeFileAtomic(script, sbatchScript({ ...spec, runDir }));
       let out: string;
       try {
-        out = (await pexec(bin.sbatch, ['--parsable', `--chdir=${runDir}`, `--export=ALL,RUN_DIR=${runDir}`, script])).stdout;
+        out = (await pexec(bin.sbatch, ['--parsable', `--chdir=${runDir}`, script])).stdout;
       } catch (cause) {
         throw new LlmIrError({ code: 'submit-failed', message: `sbatch failed: ${(cause as { stderr?: string }).stderr?.trim() || (cause as Error).message}`, cause });
       }
       const id = out.trim().split(';')[0]!;
       if (!/^\d+(_\d+)?$/.test(id)) throw new LlmIrError({ code: 'submit-failed', message: `sbatch printed no job id: ${JSON.stringify(out)}` });
-      const handle: JobHandle = { executor: 'slurm', id, runDir, submittedAt: new Date().toISOString() };
+      const handle: JobHandle = { executor: 'slurm', id, runDir, submittedAt: new Date().toISOString(), ...(spec.saveSignal ? { saveSignal: spec.saveSignal } : {}) };
       await saveHandle(handle);
       return handle;
     },
-    async status(handle) {
-      const queued = (await pexec(bin.squeue, ['-j', handle.id, '-h', '-o', '%T']).catch(() => ({ stdout: '' }))).stdout.trim();
-      if (queued) return { state: mapSlurmState(queued), raw: queued };
-      const acct = (await pexec(bin.sacct, ['-j', handle.id, '-X', '-n', '-P', '-o', 'JobID,State,ExitCode,Elapsed'])).stdout.trim().split('\n')[0] ?? '';
-      const [, state = 'UNKNOWN', exit = '0:0'] = acct.split('|');
-      const mapped = mapSlurmState(state, exit);
-      const code = Number(exit.split(':')[0]);
-      if (mapped === 'failed') {
-        const reason = diagnoseLog(await tailFile(await logFile(handle), 200));
-        return { state: reason === 'cuda-oom' ? 'out-of-memory' : 'failed', exitCode: code, raw: state, ...(reason ? { reason } : {}) };
-      }
-      return { state: mapped, exitCode: code, raw: state, ...(mapped !== 'succeeded' && mapped !== 'pending' && mapped !== 'running' ? { reason: state } : {}) };
-    },
+    status,
     logs: async (handle, o = {}) => tailFile(await logFile(handle), o.tail ?? 100),
-    async cancel(handle) {
-      // --signal=ABRT lets LLaMA-Factory save before the job ends; scancel then ends it
-      await pexec(bin.scancel, ['--signal=ABRT', handle.id]).catch(() => undefined);
+    async cancel(handle, o = {}) {
+      await writeFile(join(handle.runDir, 'cancelled'), new Date().toISOString());
+      if (handle.saveSignal) {
+        // reaches the srun step (the trainer), not the batch shell (scancel(1) --signal without --batch);
+        // the job then ends by itself once the model is saved: wait for that before the hard cancel
+        await pexec(bin.scancel, [`--signal=${handle.saveSignal.replace(/^SIG/, '')}`, handle.id]).catch(() => undefined);
+        const deadline = Date.now() + (o.graceMs ?? 120_000);
+        while (Date.now() < deadline && isActive((await status(handle)).state)) await sleep(o.pollMs ?? 1000);
+        if (!isActive((await status(handle)).state)) return;
+      }
       await pexec(bin.scancel, [handle.id]).catch(() => undefined);
     },
   };
@@ -295,20 +457,21 @@ export function sshExecutor(options: { host: string; remoteDir: string; ssh?: st
   const ssh = options.ssh ?? 'ssh';
   const rsync = options.rsync ?? 'rsync';
   const node = options.node ?? 'node';
-  const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const run = async (command: string) => (await pexec(ssh, ['-o', 'BatchMode=yes', options.host, command])).stdout;
   const remoteOf = (handle: JobHandle) => handle.remote!.dir;
   return {
     kind: 'ssh',
     async submit(spec) {
+      refuseNodes(spec, 'ssh');
       const runDir = resolve(spec.runDir);
       const dir = `${options.remoteDir.replace(/\/$/, '')}/${basename(runDir)}`;
-      await run(`mkdir -p ${q(dir)}`);
+      await run(`mkdir -p ${q(dir)} && rm -f ${q(`${dir}/exit.json`)} ${q(`${dir}/cancelled`)}`);
       await pexec(rsync, ['-az', `${runDir}/`, `${options.host}:${dir}/`]);
-      const env = Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${q(v)}`).join(' ');
-      const pid = (await run(`cd ${q(dir)} && ${env} nohup ${node} -e ${q(WRAPPER)} ${q(JSON.stringify(spec.command))} > train.log 2>&1 < /dev/null & echo $!`)).trim();
+      const env = Object.entries({ ...spec.env, ...(spec.gpus ? { LLM_IR_GPUS: String(spec.gpus) } : {}) }).map(([k, v]) => `${k}=${q(v)}`).join(' ');
+      // setsid: the wrapper leads its own process group there, as it does locally
+      const pid = (await run(`cd ${q(dir)} && ${env} nohup setsid ${node} -e ${q(WRAPPER)} ${q(JSON.stringify(spec.command))} > train.log 2>&1 < /dev/null & echo $!`)).trim();
       if (!/^\d+$/.test(pid)) throw new LlmIrError({ code: 'submit-failed', message: `remote start printed no pid: ${JSON.stringify(pid)}` });
-      const handle: JobHandle = { executor: 'ssh', id: pid, runDir, remote: { host: options.host, dir }, submittedAt: new Date().toISOString() };
+      const handle: JobHandle = { executor: 'ssh', id: pid, runDir, remote: { host: options.host, dir }, submittedAt: new Date().toISOString(), ...(spec.saveSignal ? { saveSignal: spec.saveSignal } : {}) };
       await saveHandle(handle);
       return handle;
     },
@@ -316,17 +479,24 @@ export function sshExecutor(options: { host: string; remoteDir: string; ssh?: st
       const out = await run(`cd ${q(remoteOf(handle))} && (cat exit.json 2>/dev/null || (kill -0 ${handle.id} 2>/dev/null && echo RUNNING) || echo LOST)`);
       const text = out.trim();
       if (text === 'RUNNING') return { state: 'running' };
-      if (text === 'LOST') return { state: 'failed', reason: 'lost: the remote process is gone without an exit record' };
-      const exit = JSON.parse(text) as { code: number };
-      if (exit.code === 0) return { state: 'succeeded', exitCode: 0 };
       const cancelled = (await run(`test -e ${q(`${remoteOf(handle)}/cancelled`)} && echo yes || echo no`)).trim() === 'yes';
+      if (text === 'LOST') return cancelled ? { state: 'cancelled' } : { state: 'failed', reason: 'lost: the remote process is gone without an exit record' };
+      const exit = JSON.parse(text) as { code: number; error?: string };
       if (cancelled) return { state: 'cancelled', exitCode: exit.code };
-      const reason = diagnoseLog(await run(`tail -n 200 ${q(`${remoteOf(handle)}/train.log`)}`));
+      if (exit.code === 0) return { state: 'succeeded', exitCode: 0 };
+      const reason = exit.error === 'gpus' ? 'gpus-unavailable' : exit.error ? 'command-not-found' : diagnoseLog(await run(`tail -n 200 ${q(`${remoteOf(handle)}/train.log`)}`));
       return { state: reason === 'cuda-oom' ? 'out-of-memory' : 'failed', exitCode: exit.code, ...(reason ? { reason } : {}) };
     },
     logs: (handle, o = {}) => run(`tail -n ${o.tail ?? 100} ${q(`${remoteOf(handle)}/train.log`)}`),
-    async cancel(handle) {
-      await run(`touch ${q(`${remoteOf(handle)}/cancelled`)} && kill -ABRT -- -$(ps -o pgid= ${handle.id} | tr -d ' ') 2>/dev/null || kill -ABRT ${handle.id}`).catch(() => undefined);
+    async cancel(handle, o = {}) {
+      const dir = remoteOf(handle);
+      const signal = handle.saveSignal ? handle.saveSignal.replace(/^SIG/, '') : 'KILL';
+      await run(`touch ${q(`${dir}/cancelled`)} && kill -${signal} -- -${handle.id} 2>/dev/null || true`).catch(() => undefined);
+      if (!handle.saveSignal) return;
+      const deadline = Date.now() + (o.graceMs ?? 120_000);
+      const ended = async () => (await run(`test -e ${q(`${dir}/exit.json`)} && echo yes || echo no`)).trim() === 'yes';
+      while (Date.now() < deadline && !(await ended())) await sleep(o.pollMs ?? 1000);
+      if (!(await ended())) await run(`kill -KILL -- -${handle.id} 2>/dev/null || true`).catch(() => undefined);
     },
     async fetch(handle) {
       await pexec(rsync, ['-az', `${options.host}:${remoteOf(handle)}/`, `${handle.runDir}/`]);

@@ -1,14 +1,14 @@
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { checkImage, countPlaceholders, LlmIrError, renderInstruction, writeFileAtomic, type Sample } from '@llm-ir/core';
-import type { ArmConfig } from './arm.ts';
+import { worldSize, type ArmConfig } from './arm.ts';
 
 /** Keys LLaMA-Factory's HfArgumentParser accepts that the exporter writes (unknown keys are fatal there). */
 export const LLAMAFACTORY_KEYS = new Set([
   'model_name_or_path', 'image_max_pixels', 'image_min_pixels', 'trust_remote_code',
   'stage', 'do_train', 'finetuning_type', 'lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target', 'freeze_vision_tower', 'freeze_multi_modal_projector', 'deepspeed',
   'dataset', 'eval_dataset', 'dataset_dir', 'media_dir', 'template', 'cutoff_len', 'max_samples', 'overwrite_cache', 'preprocessing_num_workers', 'dataloader_num_workers', 'mask_history', 'val_size',
-  'output_dir', 'logging_steps', 'save_steps', 'plot_loss', 'overwrite_output_dir', 'save_only_model', 'report_to',
+  'output_dir', 'logging_steps', 'logging_nan_inf_filter', 'save_steps', 'plot_loss', 'overwrite_output_dir', 'save_only_model', 'report_to',
   'per_device_train_batch_size', 'gradient_accumulation_steps', 'learning_rate', 'num_train_epochs', 'lr_scheduler_type', 'warmup_ratio', 'bf16', 'fp16', 'ddp_timeout', 'resume_from_checkpoint', 'seed',
   'per_device_eval_batch_size', 'eval_strategy', 'eval_steps', 'adapter_name_or_path', 'infer_backend', 'do_predict', 'predict_with_generate',
 ]);
@@ -38,12 +38,23 @@ export function toShareGpt(sample: Sample, options: { imagesDir: string; rationa
   return { messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: answer }], images };
 }
 
-/** Optimiser steps per epoch: ceil(rows / (batch x accumulation x GPUs)), as the HF Trainer counts them. */
+/**
+ * Optimiser steps per epoch as the HF Trainer counts them on `world` processes (GPUs x nodes): each
+ * process's dataloader holds ceil(ceil(rows / batch) / world) batches (accelerate shards the batches
+ * evenly), and an optimiser step takes `gradientAccumulation` of them, the last partial group counting
+ * as one (transformers trainer.py `set_initial_training_values`).
+ */
 export function stepsPerEpoch(rows: number, arm: ArmConfig): number {
-  return Math.max(1, Math.ceil(rows / (arm.train.batchSize * arm.train.gradientAccumulation * arm.train.gpus)));
+  const batches = Math.ceil(Math.ceil(rows / arm.train.batchSize) / worldSize(arm));
+  return Math.max(1, Math.ceil(batches / arm.train.gradientAccumulation));
 }
 
-/** The training YAML for an arm (only keys LLaMA-Factory accepts; `save_steps` lands checkpoints on half epochs). */
+/**
+ * The training YAML for an arm (only keys LLaMA-Factory accepts). `save_steps` lands checkpoints on
+ * half epochs for the arm's world size; the output folder is never overwritten (a rerun resumes from
+ * its last checkpoint: `resume_from_checkpoint` is set at submission by `runTraining`); NaN / inf
+ * losses are logged as they are (`logging_nan_inf_filter: false`), so a diverged run is seen.
+ */
 export function llamaFactoryConfig(arm: ArmConfig, options: { dataset: string; datasetDir: string; outputDir: string; rows: number }): Record<string, unknown> {
   const perEpoch = stepsPerEpoch(options.rows, arm);
   const config: Record<string, unknown> = {
@@ -66,9 +77,9 @@ export function llamaFactoryConfig(arm: ArmConfig, options: { dataset: string; d
     preprocessing_num_workers: 8,
     output_dir: options.outputDir,
     logging_steps: Math.max(1, Math.min(10, Math.floor(perEpoch / 4))),
+    logging_nan_inf_filter: false,
     save_steps: Math.max(1, Math.round(perEpoch / 2)),
     plot_loss: true,
-    overwrite_output_dir: true,
     save_only_model: false,
     report_to: 'none',
     per_device_train_batch_size: arm.train.batchSize,
@@ -111,6 +122,11 @@ export interface LlamaFactoryExport {
  */
 export async function exportLlamaFactory(samples: readonly Sample[], arm: ArmConfig, options: { runDir: string; imagesDir: string; rationales?: ReadonlyMap<string, string>; name?: string }): Promise<LlamaFactoryExport> {
   const runDir = resolve(options.runDir);
+  if (/\s/.test(runDir)) {
+    // LLaMA-Factory 0.9.x launcher.py rebuilds the torchrun command with `" ".join(sys.argv[1:])` and
+    // `.split()`: a config path with white space falls apart into several arguments
+    throw new LlmIrError({ code: 'config-invalid', message: `LLaMA-Factory cannot take a run folder with white space in its path (its launcher splits the config path there): ${JSON.stringify(runDir)}; choose another --out`, file: runDir });
+  }
   const datasetDir = join(runDir, 'data');
   const outputDir = join(runDir, 'out');
   const name = options.name ?? 'llm_ir_train';
@@ -133,7 +149,10 @@ export async function exportLlamaFactory(samples: readonly Sample[], arm: ArmCon
   const config = llamaFactoryConfig(arm, { dataset: name, datasetDir, outputDir, rows: rows.length });
   const configPath = join(runDir, 'train.yaml');
   await writeFileAtomic(configPath, stringify(config));
-  const env: Record<string, string> = { LLAMABOARD_ENABLED: '1', LLAMABOARD_WORKDIR: outputDir };
-  if (arm.train.gpus > 1 || arm.train.deepspeed) env['FORCE_TORCHRUN'] = '1';
+  // LLAMABOARD_ENABLED: LogCallback saves and stops on SIGABRT (callbacks.py `_set_abort`). The GPU count
+  // is pinned (launcher.py starts torchrun on every visible GPU when more than one is visible, with
+  // NPROC_PER_NODE defaulting to the device count): CUDA_VISIBLE_DEVICES by the executor, the rest here.
+  const env: Record<string, string> = { LLAMABOARD_ENABLED: '1', LLAMABOARD_WORKDIR: outputDir, NPROC_PER_NODE: String(arm.train.gpus), NNODES: String(arm.train.nodes ?? 1) };
+  if (worldSize(arm) > 1 || arm.train.deepspeed) env['FORCE_TORCHRUN'] = '1';
   return { configPath, datasetDir, outputDir, rows: rows.length, stepsPerEpoch: stepsPerEpoch(rows.length, arm), command: ['llamafactory-cli', 'train', configPath], env };
 }

@@ -21,11 +21,24 @@ export interface TrainLogEntry {
   etaSeconds?: number;
 }
 
-const hms = (s: unknown) => {
-  if (typeof s !== 'string') return undefined;
-  const p = s.split(':').map(Number);
-  return p.length === 3 ? p[0]! * 3600 + p[1]! * 60 + p[2]! : undefined;
-};
+/**
+ * Seconds of a duration as the trainers print them: LLaMA-Factory's `str(timedelta)` ("0:05:07",
+ * "1 day, 1:01:01", "3 days, 0:00:05.5") and ms-swift's `format_time` ("1d 2h 3m 4s", "2m 3s", "45s").
+ * Unknown shapes give undefined.
+ */
+export function parseDuration(text: unknown): number | undefined {
+  if (typeof text !== 'string') return undefined;
+  const s = text.trim();
+  // LLaMA-Factory 0.9.x, src/llamafactory/train/callbacks.py LogCallback.on_log: str(timedelta(seconds=int(...)))
+  const td = /^(?:(-?\d+) days?, )?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(s);
+  if (td) return Number(td[1] ?? 0) * 86_400 + Number(td[2]) * 3600 + Number(td[3]) * 60 + Number(td[4]);
+  // ms-swift 4.x, swift/utils/utils.py format_time: '{d}d {h}h {m}m {s}s' with the leading zero units left out
+  const parts = /^(?:(\d+)d\s*)?(?:(\d+)h\s*)?(?:(\d+)m\s*)?(?:(\d+(?:\.\d+)?)s)?$/.exec(s);
+  if (parts && s !== '' && parts.slice(1).some((p) => p !== undefined)) {
+    return Number(parts[1] ?? 0) * 86_400 + Number(parts[2] ?? 0) * 3600 + Number(parts[3] ?? 0) * 60 + Number(parts[4] ?? 0);
+  }
+  return undefined;
+}
 
 /** Normalises a LLaMA-Factory or ms-swift log object (unknown shapes give undefined). */
 export function parseTrainLogLine(o: Record<string, unknown>): TrainLogEntry | undefined {
@@ -38,7 +51,7 @@ export function parseTrainLogLine(o: Record<string, unknown>): TrainLogEntry | u
     set('loss', typeof o['loss'] === 'string' && o['loss'].toLowerCase() === 'nan' ? Number.NaN : num(o['loss']));
     set('lr', num(o['lr']));
     set('evalLoss', num(o['eval_loss']));
-    set('etaSeconds', hms(o['remaining_time']));
+    set('etaSeconds', parseDuration(o['remaining_time']));
     return e;
   }
   const gs = o['global_step/max_steps'];
@@ -49,7 +62,7 @@ export function parseTrainLogLine(o: Record<string, unknown>): TrainLogEntry | u
     if (o['loss'] !== undefined) e.loss = num(o['loss']) ?? Number.NaN;
     if (num(o['learning_rate']) !== undefined) e.lr = num(o['learning_rate'])!;
     if (num(o['eval_loss']) !== undefined) e.evalLoss = num(o['eval_loss'])!;
-    const eta = hms(o['remaining_time']);
+    const eta = parseDuration(o['remaining_time']);
     if (eta !== undefined) e.etaSeconds = eta;
     return e;
   }
@@ -165,4 +178,24 @@ export async function discoverCheckpoints(outputDir: string, stepsPerEpoch?: num
     out.push({ path, step, epoch: epoch ?? (stepsPerEpoch ? step / stepsPerEpoch : Number.NaN) });
   }
   return out.sort((a, b) => a.step - b.step);
+}
+
+/**
+ * The last checkpoint a trainer can resume from: one whose `trainer_state.json` parses and whose
+ * adapter (`adapter_config.json` and `adapter_model.safetensors` or `.bin`) is there. A folder cut off
+ * mid-save (a job killed while writing it) is passed over.
+ */
+export async function lastCompleteCheckpoint(outputDir: string): Promise<Checkpoint | undefined> {
+  const all = await discoverCheckpoints(outputDir);
+  for (const c of all.reverse()) {
+    const adapter = existsSync(join(c.path, 'adapter_model.safetensors')) || existsSync(join(c.path, 'adapter_model.bin'));
+    if (!adapter || !existsSync(join(c.path, 'adapter_config.json'))) continue;
+    try {
+      const state = JSON.parse(await readFile(join(c.path, 'trainer_state.json'), 'utf8')) as { global_step?: number };
+      if (typeof state.global_step === 'number') return c;
+    } catch {
+      // incomplete
+    }
+  }
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { checkImage, labelSetOf, writeJsonl, type Sample } from '@llm-ir/core';
+import { checkImage, labelSetOf, LlmIrError, writeJsonl, type Sample } from '@llm-ir/core';
 import type { ArmConfig } from './arm.ts';
 import { stepsPerEpoch, toShareGpt } from './llamafactory.ts';
 
@@ -23,6 +23,12 @@ export async function exportSwift(samples: readonly Sample[], arm: ArmConfig, op
   const runDir = resolve(options.runDir);
   const dataset = join(runDir, 'train.jsonl');
   const outputDir = join(runDir, 'out');
+  const tasks = [...new Set(samples.map((s) => s.task))];
+  if (options.seqCls && tasks.length > 1) {
+    // ms-swift 4.x seq_cls: one classification head of --num_labels outputs per run, the row's `label`
+    // an index into it; scene and intent indices would share outputs. One label space per run.
+    throw new LlmIrError({ code: 'config-invalid', message: `seq_cls trains one label space per run, but the rows hold ${tasks.join(' and ')} rows: export each task as its own run (filter the samples by task)` });
+  }
   const rows = [];
   for (const s of samples) {
     for (const img of s.turns.flatMap((t) => t.images)) await checkImage(options.imagesDir, img.path, { decode: false });
@@ -42,14 +48,18 @@ export async function exportSwift(samples: readonly Sample[], arm: ArmConfig, op
     '--per_device_train_batch_size', String(arm.train.batchSize),
     '--gradient_accumulation_steps', String(arm.train.gradientAccumulation),
     '--learning_rate', String(arm.train.learningRate),
-    '--lora_rank', String(arm.lora.rank), '--lora_alpha', String(arm.lora.alpha), '--target_modules', 'all-linear',
+    '--lora_rank', String(arm.lora.rank), '--lora_alpha', String(arm.lora.alpha), '--lora_dropout', String(arm.lora.dropout), '--target_modules', 'all-linear',
     '--freeze_vit', 'true', '--freeze_aligner', 'true',
     '--max_length', String(arm.train.cutoffLen),
     '--save_steps', String(Math.max(1, Math.round(perEpoch / 2))), '--logging_steps', String(Math.max(1, Math.min(10, Math.floor(perEpoch / 4)))),
-    '--output_dir', outputDir, '--add_version', 'false', '--create_checkpoint_symlink', 'true', '--report_to', 'tensorboard',
+    // no --create_checkpoint_symlink: without a validation set it links None at the end of training
+    '--output_dir', outputDir, '--add_version', 'false', '--logging_nan_inf_filter', 'false', '--report_to', 'tensorboard',
     '--seed', String(arm.train.seed),
-    ...(options.seqCls ? ['--task_type', 'seq_cls', '--num_labels', String(labelSetOf(samples[0]?.task ?? 'intent').names.length)] : []),
+    ...(options.seqCls ? ['--task_type', 'seq_cls', '--num_labels', String(labelSetOf(tasks[0] ?? 'intent').names.length)] : []),
     ...(arm.train.deepspeed ? ['--deepspeed', arm.train.deepspeed] : []),
   ];
-  return { dataset, outputDir, command, env: { MAX_PIXELS: String(arm.train.imageMaxPixels), NPROC_PER_NODE: String(arm.train.gpus) }, rows: rows.length, stepsPerEpoch: perEpoch };
+  // swift/cli/main.py: torchrun only when NPROC_PER_NODE or NNODES is set, else one process that
+  // spreads the model over every visible GPU; the executor pins CUDA_VISIBLE_DEVICES to the arm's GPUs
+  const env: Record<string, string> = { MAX_PIXELS: String(arm.train.imageMaxPixels), NPROC_PER_NODE: String(arm.train.gpus), NNODES: String(arm.train.nodes ?? 1) };
+  return { dataset, outputDir, command, env, rows: rows.length, stepsPerEpoch: perEpoch };
 }

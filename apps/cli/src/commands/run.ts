@@ -9,7 +9,7 @@ import type { CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 import { runGpuArm } from '../gpu-pipeline.ts';
 import { armFactors, parseCpuArm, runArm, type CpuArm } from '../pipeline.ts';
-import { executorFor, slurmOptionsOf, withExecutorOptions } from './train.ts';
+import { executorFor, gpuCountOf, slurmOptionsOf, withExecutorOptions } from './train.ts';
 
 /** Folder of the checked-in arm files (apps/ablation/arms). */
 export const ARMS_DIR = fileURLToPath(new URL('../../../ablation/arms/', import.meta.url));
@@ -56,7 +56,7 @@ export function runCommand(io: CliIo): Command {
     .option('--port <port>', 'GPU backends: port of the `vllm serve` started for prediction', '8000')
     .option('--seed <seed>', 'seed', '0')
     .option('--cache <dir>', 'artifact cache', '.llm-ir-cache')
-    .action(async (flags: { arm: string[]; grid: boolean; train: string; trainImages: string; test: string; testImages: string; out: string; seed: string; cache: string; backend: 'cpu' | 'llamafactory' | 'swift'; executor: string; host?: string; remoteDir?: string; partition?: string; gpus?: string; time?: string; endpoint?: string; model?: string; port: string }) => {
+    .action(async (flags: { arm: string[]; grid: boolean; train: string; trainImages: string; test: string; testImages: string; out: string; seed: string; cache: string; backend: 'cpu' | 'llamafactory' | 'swift'; executor: string; host?: string; remoteDir?: string; partition?: string; gpus?: string; nodes?: string; time?: string; endpoint?: string; model?: string; port: string }) => {
       if (flags.grid && flags.backend !== 'cpu') throw new LlmIrError({ code: 'config-invalid', message: '--grid runs on --backend cpu (its switches are the CPU pipeline\'s); run the paper\'s arms on GPUs with --arm' });
       const arms = flags.grid ? gridArms() : await Promise.all(flags.arm.map((a) => loadArm(a)));
       const single = arms.length === 1 && !flags.grid;
@@ -75,6 +75,7 @@ export function runCommand(io: CliIo): Command {
               ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
               ...(flags.model ? { model: flags.model } : {}),
               slurm: slurmOptionsOf(flags),
+              ...gpuCountOf(flags),
             });
         dirs.push(out);
         const s = r.summary;

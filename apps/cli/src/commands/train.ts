@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { createRunRecord, openArtifactCache, writePredictionsJsonl, writeSubmissionCsv, type Sample } from '@llm-ir/core';
+import { createRunRecord, LlmIrError, openArtifactCache, writePredictionsJsonl, writeSubmissionCsv, type Sample } from '@llm-ir/core';
 import { applyOcr, createOcrPool, ocrDataset } from '@llm-ir/ocr';
 import {
   armFrom,
   loadHandle,
+  resolveArm,
   localExecutor,
   predictWithEndpoint,
   prepareTraining,
@@ -59,6 +60,7 @@ export interface ExecutorFlags {
   remoteDir?: string;
   partition?: string;
   gpus?: string;
+  nodes?: string;
   time?: string;
 }
 
@@ -69,13 +71,29 @@ export function withExecutorOptions(command: Command): Command {
     .option('--host <host>', 'ssh: host')
     .option('--remote-dir <dir>', 'ssh: folder on the host')
     .option('--partition <p>', 'slurm: partition')
-    .option('--gpus <n>', 'slurm: GPUs per node')
+    .option('--gpus <n>', 'GPUs per node, on every executor: pins CUDA_VISIBLE_DEVICES, sets the trainer\'s processes and the checkpoint steps (overrides the arm\'s train.gpus)')
+    .option('--nodes <n>', 'slurm: nodes (world size = gpus x nodes)')
     .option('--time <t>', 'slurm: time limit (e.g. 24:00:00)');
 }
 
-/** The slurm resources the flags ask for. */
-export function slurmOptionsOf(flags: ExecutorFlags): { partition?: string; gpusPerNode?: number; time?: string } {
-  return { ...(flags.partition ? { partition: flags.partition } : {}), ...(flags.gpus ? { gpusPerNode: Number(flags.gpus) } : {}), ...(flags.time ? { time: flags.time } : {}) };
+/** The slurm resources the flags ask for besides the GPUs (those are the arm's, see {@link gpuCountOf}). */
+export function slurmOptionsOf(flags: ExecutorFlags): { partition?: string; time?: string } {
+  return { ...(flags.partition ? { partition: flags.partition } : {}), ...(flags.time ? { time: flags.time } : {}) };
+}
+
+function wholeNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new LlmIrError({ code: 'config-invalid', message: `${flag} must be a whole number >= 1, got ${JSON.stringify(value)}` });
+  return n;
+}
+
+/** `--gpus` and `--nodes` as numbers (checked): the one GPU count of a run, overriding the arm's. */
+export function gpuCountOf(flags: ExecutorFlags): { gpus?: number; nodes?: number } {
+  const gpus = wholeNumber('--gpus', flags.gpus);
+  const nodes = wholeNumber('--nodes', flags.nodes);
+  if (nodes !== undefined && nodes > 1 && flags.executor !== 'slurm') throw new LlmIrError({ code: 'config-invalid', message: `--nodes ${nodes} needs --executor slurm` });
+  return { ...(gpus !== undefined ? { gpus } : {}), ...(nodes !== undefined ? { nodes } : {}) };
 }
 
 function executorOf(handle: JobHandle): Executor {
@@ -94,8 +112,10 @@ export function trainCommands(io: CliIo): Command[] {
     .requiredOption('--out <dir>', 'run folder')
     .option('--dry-run', 'write every file and print the exact commands, submit nothing', false)
     .option('--cache <dir>', 'artifact cache (OCR)', '.llm-ir-cache')
-    .action(async (flags: { backend: 'llamafactory' | 'swift' | 'cpu'; executor: string; arm: string; train: string; images: string; out: string; dryRun: boolean; host?: string; remoteDir?: string; partition?: string; gpus?: string; time?: string; cache: string }) => {
-      const arm = await readArm(flags.arm);
+    .action(async (flags: ExecutorFlags & { backend: 'llamafactory' | 'swift' | 'cpu'; arm: string; train: string; images: string; out: string; dryRun: boolean; cache: string }) => {
+      const read = await readArm(flags.arm);
+      const count = gpuCountOf(flags);
+      const arm = resolveArm({ ...read, train: { ...read.train, ...count } });
       const { samples, errors } = await loadOrReport(flags.train, io);
       const runDir = resolve(flags.out);
       const run = await createRunRecord({ runsDir: resolve(runDir, '..'), id: runDir.split('/').pop()!, config: { ...flags }, resolvedConfig: { arm, backend: flags.backend, executor: flags.executor }, inputs: { train: flags.train }, resume: true });
@@ -109,7 +129,7 @@ export function trainCommands(io: CliIo): Command[] {
       const prompts = arm.ocr.train ? applyOcr(withOcr, { at: 'train', split: 'train', format: arm.ocr.format ?? 'plain' }) : withOcr;
       const prepared = await prepareTraining({ backend: flags.backend, arm, samples: prompts, imagesDir: flags.images, runDir });
       const env = Object.entries(prepared.env).map(([k, v]) => `${k}=${v}`).join(' ');
-      io.stdout(`${arm.name}: ${prepared.rows} rows, ${prepared.stepsPerEpoch} steps per epoch, checkpoints every half epoch\n`);
+      io.stdout(`${arm.name}: ${prepared.rows} rows, ${prepared.gpus * prepared.nodes} GPU process(es) (${prepared.gpus} per node x ${prepared.nodes} node(s)), ${prepared.stepsPerEpoch} steps per epoch, checkpoints every half epoch\n`);
       io.stdout(`command: ${env} ${prepared.command.join(' ')}\n`);
       if (flags.dryRun) {
         await run.finish('succeeded', { dryRun: true, command: prepared.command, env: prepared.env });
@@ -119,6 +139,7 @@ export function trainCommands(io: CliIo): Command[] {
       try {
         const result = await runTraining(prepared, executor, {
           run,
+          log: (line) => io.stderr(`${line}\n`),
           onProgress: terminalProgress({ enabled: io.progress }),
           slurm: slurmOptionsOf(flags),
         });

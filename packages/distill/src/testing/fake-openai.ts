@@ -13,6 +13,8 @@ export interface FakeRequest {
   images: Array<{ mediaType: string; bytes: number }>;
   /** The Authorization header (tests check the key is sent and never echoed). */
   authorization: string | undefined;
+  /** Body fields the imitated vLLM version does not know: vLLM ignores them with a warning and answers unconstrained. */
+  ignored: string[];
 }
 
 /** What the fake answers for one completion. */
@@ -38,8 +40,14 @@ export interface FakeOpenAIOptions {
   validateImages?: boolean;
   /** When set, requests without `Authorization: Bearer <apiKey>` get HTTP 401 (the sent header is echoed, as some servers do). */
   apiKey?: string;
-  /** Versions of vLLM differ: `new` accepts `structured_outputs`, `legacy` accepts `guided_choice`. Requests with the other field get HTTP 400. @default 'new' */
-  vllm?: 'new' | 'legacy';
+  /**
+   * The vLLM version imitated (served at `GET /version`): `structured_outputs` is known from 0.10.2 on,
+   * `guided_choice` before 0.12.0 (vllm-project/vllm#29326 removed it). A field the version does not
+   * know is not refused: like vLLM (protocol.py `OpenAIBaseModel.__log_extra_fields__`) the request is
+   * answered 200 and the field listed in {@link FakeRequest.ignored}. `new` = 0.12.0, `legacy` = 0.9.2.
+   * @default 'new'
+   */
+  vllm?: 'new' | 'legacy' | (string & {});
 }
 
 /** A running fake server. */
@@ -64,6 +72,12 @@ const MAGIC: Array<[string, number[]]> = [
  */
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   const requests: FakeRequest[] = [];
+  const version = options.vllm === undefined || options.vllm === 'new' ? '0.12.0' : options.vllm === 'legacy' ? '0.9.2' : options.vllm;
+  const parsed = version.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  const atLeast = (...v: number[]) => {
+    for (let i = 0; i < v.length; i++) if ((parsed[i] ?? 0) !== v[i]) return (parsed[i] ?? 0) > v[i]!;
+    return true;
+  };
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
@@ -71,6 +85,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    if (req.url === '/version') return send(res, 200, { version }); // vllm api_server.py show_version
     if (req.url === '/v1/models' || req.url === '/health') return send(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model' }] });
     if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) return send(res, 404, { error: { message: 'not found' } });
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
@@ -93,12 +108,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       if (!ok && (options.validateImages ?? true)) return send(res, 400, { error: { message: 'image_url must be a data URL of a JPEG or PNG image' } });
       images.push({ mediaType: m?.[1] ?? '', bytes: bytes.length });
     }
-    const fr: FakeRequest = { path: req.url, body, text: parts.filter((p) => p['type'] === 'text').map((p) => String(p['text'])).join(''), images, authorization: req.headers.authorization };
+    const ignored = [...(atLeast(0, 10, 2) ? [] : ['structured_outputs']), ...(atLeast(0, 12, 0) ? ['guided_choice', 'guided_json', 'guided_regex', 'guided_grammar'] : [])].filter((f) => f in body);
+    const fr: FakeRequest = { path: req.url, body, text: parts.filter((p) => p['type'] === 'text').map((p) => String(p['text'])).join(''), images, authorization: req.headers.authorization, ignored };
     const index = requests.length;
     requests.push(fr);
-    const vllm = options.vllm ?? 'new';
-    if (vllm === 'new' && 'guided_choice' in body) return send(res, 400, { error: { message: 'guided_choice was removed in vLLM 0.12; use structured_outputs' } });
-    if (vllm === 'legacy' && 'structured_outputs' in body) return send(res, 400, { error: { message: 'unknown field structured_outputs' } });
     const step = options.script?.[index] ?? 'ok';
     if (step === '429') return send(res, 429, { error: { message: 'rate limited' } }, { 'retry-after': '0' });
     if (step === '500') return send(res, 500, { error: { message: 'internal error' } });

@@ -1,87 +1,201 @@
 #!/usr/bin/env node
-// Fakes of sbatch / squeue / sacct / scancel (one script, dispatched on its file name) that walk
-// jobs through SLURM's real state sequence PENDING -> RUNNING -> COMPLETED | FAILED, running the
-// batch script with bash on this machine. State lives in $FAKE_SLURM_DIR (default /tmp/fake-slurm).
-// $FAKE_SLURM_FINAL forces a terminal state (TIMEOUT, OUT_OF_MEMORY, PREEMPTED, NODE_FAIL) after the
-// script runs; $FAKE_SLURM_PENDING_MS sets the time in the queue (default 300).
+// Fakes of sbatch / srun / squeue / sacct / scontrol / scancel (one script, dispatched on its name)
+// that run batch scripts with bash on this machine and walk jobs through SLURM's state sequence
+// PENDING -> RUNNING -> COMPLETED | FAILED | CANCELLED. Behaviours follow SLURM 24.11 / 25.05 (the man
+// pages doc/man/man1/{sbatch,srun,squeue,sacct,scontrol,scancel}.1 and src/common/slurm_protocol_defs.c,
+// SchedMD/slurm): each is cited next to its code. State lives in $FAKE_SLURM_DIR (default /tmp/fake-slurm).
+//
+// Knobs: FAKE_SLURM_PENDING_MS (time in the queue, default 300); FAKE_SLURM_FINAL forces a terminal
+// state after the script ends (TIMEOUT, OUT_OF_MEMORY, PREEMPTED, NODE_FAIL, ...);
+// FAKE_SLURM_NO_ACCOUNTING=1 makes sacct fail as on a cluster without accounting storage;
+// FAKE_SLURM_KILL_WAIT_MS (KillWait between SIGTERM and SIGKILL of a cancelled job, default 500).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 const dir = process.env.FAKE_SLURM_DIR ?? '/tmp/fake-slurm';
 mkdirSync(dir, { recursive: true });
-const tool = process.env.FAKE_TOOL ?? basename(process.argv[1]).replace(/\.mjs$/, '');
+const tool = process.env.FAKE_TOOL || basename(process.argv[1]).replace(/\.mjs$/, '');
 const args = process.argv.slice(2);
 const stateFile = (id) => join(dir, `${id}.json`);
 const read = (id) => (existsSync(stateFile(id)) ? JSON.parse(readFileSync(stateFile(id), 'utf8')) : undefined);
-const write = (id, s) => writeFileSync(stateFile(id), JSON.stringify(s));
-const arg = (name) => {
-  const a = args.find((x) => x.startsWith(`${name}=`));
-  if (a) return a.slice(name.length + 1);
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
+const write = (id, s) => {
+  writeFileSync(`${stateFile(id)}.tmp`, JSON.stringify(s));
+  renameSync(`${stateFile(id)}.tmp`, stateFile(id));
 };
+const update = (id, patch) => write(id, { ...read(id), ...patch });
+const arg = (...names) => {
+  for (const name of names) {
+    const a = args.find((x) => x.startsWith(`${name}=`));
+    if (a) return a.slice(name.length + 1);
+    const i = args.indexOf(name);
+    if (i >= 0) return args[i + 1];
+  }
+  return undefined;
+};
+const has = (...names) => names.some((n) => args.includes(n));
+const signalOf = (name) => `SIG${name.replace(/^SIG/, '')}`;
+const kill = (pid, signal) => {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone
+  }
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-if (args[0] === '__run') {
-  await runJob();
-} else if (tool === 'sbatch') {
+if (args[0] === '__run') await runJob();
+else if (tool === 'sbatch') sbatch();
+else if (tool === 'srun') await srun();
+else if (tool === 'squeue') squeue();
+else if (tool === 'sacct') sacct();
+else if (tool === 'scontrol') scontrol();
+else if (tool === 'scancel') await scancel();
+
+/** sbatch.1: `--parsable` prints "jobid[;cluster]"; #SBATCH lines before the first command are options. */
+function sbatch() {
   const script = args[args.length - 1];
-  const chdir = arg('--chdir') ?? process.cwd();
-  const exported = Object.fromEntries((arg('--export') ?? '').split(',').filter((x) => x.includes('=')).map((x) => x.split('=')));
+  const chdir = arg('--chdir', '-D') ?? process.cwd();
+  const text = readFileSync(script, 'utf8');
+  const opt = (name) => new RegExp(`^#SBATCH\\s+${name}[= ](\\S+)`, 'm').exec(text)?.[1];
   const counter = join(dir, 'next-id');
   const id = existsSync(counter) ? Number(readFileSync(counter, 'utf8')) : 4242;
   writeFileSync(counter, String(id + 1));
-  const name = /#SBATCH --job-name=(\S+)/.exec(readFileSync(script, 'utf8'))?.[1] ?? 'job';
-  write(id, { state: 'PENDING', exit: '0:0', start: Date.now() });
-  const log = openSync(join(chdir, `${name}-${id}.out`), 'a');
-  const runner = spawn(process.execPath, [process.argv[1], '__run', String(id), script, chdir], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { ...process.env, ...exported, FAKE_TOOL: '', SLURM_JOB_ID: String(id), SLURM_JOB_NAME: name, SLURM_NNODES: '1', SLURM_NODEID: '0', SLURM_JOB_NODELIST: 'localhost' },
-  });
-  write(id, { state: 'PENDING', exit: '0:0', start: Date.now(), pid: runner.pid });
+  const name = opt('--job-name') ?? basename(script);
+  const nodes = Number(opt('--nodes') ?? '1');
+  const gpus = Number(/^gpu(?::[^:\s]+)?:(\d+)$/.exec(opt('--gres') ?? '')?.[1] ?? '0');
+  // --export: ALL plus NAME=value pairs, separated by commas (sbatch.1 --export)
+  const exported = Object.fromEntries((arg('--export') ?? '').split(',').filter((x) => x.includes('=')).map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]));
+  const output = (opt('--output') ?? 'slurm-%j.out').replace(/%x/g, name).replace(/%j/g, String(id));
+  write(id, { state: 'PENDING', exit: '0:0', name, nodes, gpus, start: Date.now(), steps: [] });
+  const log = openSync(join(chdir, output), 'a');
+  // the environment of the batch step: SLURM_* and, with --gres=gpu:N, CUDA_VISIBLE_DEVICES of the
+  // allocated devices (gres/gpu sets it; cgroup-constrained nodes number them from 0)
+  const jobEnv = { ...process.env, ...exported, FAKE_TOOL: '', SLURM_JOB_ID: String(id), SLURM_JOBID: String(id), SLURM_JOB_NAME: name, SLURM_NNODES: String(nodes), SLURM_JOB_NUM_NODES: String(nodes), SLURM_NODEID: '0', SLURM_JOB_NODELIST: 'localhost', SLURM_SUBMIT_DIR: process.cwd(), ...(gpus ? { CUDA_VISIBLE_DEVICES: Array.from({ length: gpus }, (_, i) => i).join(',') } : {}) };
+  const runner = spawn(process.execPath, [process.argv[1], '__run', String(id), script, chdir], { detached: true, stdio: ['ignore', log, log], env: jobEnv });
+  update(id, { runner: runner.pid });
   runner.unref();
-  console.log(args.includes('--parsable') ? `${id}` : `Submitted batch job ${id}`);
+  console.log(has('--parsable') ? `${id}` : `Submitted batch job ${id}`);
 }
 
 async function runJob() {
   const [, id, script, chdir] = args;
-  await new Promise((r) => setTimeout(r, Number(process.env.FAKE_SLURM_PENDING_MS ?? 300)));
-  const s = read(id);
-  if (s.state === 'CANCELLED') process.exit(0);
-  write(id, { ...s, state: 'RUNNING', pid: process.pid });
-  const child = spawn('bash', [script], { cwd: chdir, stdio: 'inherit' });
-  process.on('SIGTERM', () => child.kill('SIGTERM'));
-  process.on('SIGABRT', () => child.kill('SIGABRT'));
-  child.on('exit', (code) => {
+  await sleep(Number(process.env.FAKE_SLURM_PENDING_MS ?? 300));
+  if (read(id).state === 'CANCELLED') process.exit(0);
+  const batch = spawn('bash', [script], { cwd: chdir, stdio: 'inherit' });
+  update(id, { state: 'RUNNING', batch: batch.pid, begin: Date.now() });
+  batch.on('exit', (code, signal) => {
     const now = read(id);
     if (now.state === 'CANCELLED') return process.exit(0);
     const forced = process.env.FAKE_SLURM_FINAL;
-    write(id, { ...now, state: forced ?? (code === 0 ? 'COMPLETED' : 'FAILED'), exit: `${code ?? 1}:0`, end: Date.now() });
+    // sacct.1 ExitCode "exit code:signal"
+    write(id, { ...now, state: forced ?? (code === 0 ? 'COMPLETED' : 'FAILED'), exit: `${code ?? 0}:${signal ? 9 : 0}`, end: Date.now(), steps: [] });
     process.exit(0);
   });
 }
 
-if (tool === 'squeue') {
-  const s = read(arg('-j'));
+/**
+ * srun inside an allocation starts a job step: one task per node (--ntasks-per-node=1), each in its
+ * own process group, registered with the job so that scancel can signal the step. When a task ends,
+ * slurmstepd kills what is left of the step (proctrack: every process of the step's container).
+ */
+async function srun() {
+  const id = process.env.SLURM_JOB_ID;
+  if (!id || !read(id)) {
+    console.error('srun: error: Unable to allocate resources: the fake srun only runs inside a fake sbatch job');
+    process.exit(1);
+  }
+  const argv = args.slice(args.findIndex((x) => !x.startsWith('-')));
+  const nodes = Number(process.env.SLURM_NNODES ?? '1');
+  const stepId = (read(id).nextStep ?? 0);
+  update(id, { nextStep: stepId + 1 });
+  const tasks = [];
+  for (let node = 0; node < nodes; node++) {
+    const t = spawn(argv[0], argv.slice(1), { detached: true, stdio: 'inherit', env: { ...process.env, SLURM_STEP_ID: String(stepId), SLURM_NODEID: String(node), SLURM_PROCID: String(node), SLURM_LOCALID: '0' } });
+    tasks.push(t);
+  }
+  update(id, { steps: [...(read(id).steps ?? []), ...tasks.map((t) => t.pid)] });
+  // srun forwards SIGINT / SIGTERM it receives to the tasks (srun.1 SIGNALS AND ESCAPE SEQUENCES)
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => tasks.forEach((t) => kill(-t.pid, sig)));
+  const codes = await Promise.all(tasks.map((t) => new Promise((r) => t.on('exit', (code, signal) => {
+    kill(-t.pid, 'SIGKILL'); // what is left of the task's processes
+    r(code ?? (signal ? 128 : 0));
+  }))));
+  update(id, { steps: (read(id).steps ?? []).filter((p) => !tasks.some((t) => t.pid === p)) });
+  process.exit(Math.max(...codes));
+}
+
+/** squeue.1: `-j <id> -h -o %T` prints the state of a job still known to the controller, nothing else. */
+function squeue() {
+  const id = arg('-j', '--jobs');
+  const s = read(id);
   if (s && ['PENDING', 'RUNNING', 'COMPLETING'].includes(s.state)) console.log(s.state);
-} else if (tool === 'sacct') {
-  const id = arg('-j');
-  const s = read(id);
-  if (s) {
-    const secs = Math.round(((s.end ?? Date.now()) - s.start) / 1000);
-    console.log(`${id}|${s.state === 'CANCELLED' ? 'CANCELLED by 0' : s.state}|${s.exit}|00:00:${String(secs).padStart(2, '0')}`);
+}
+
+/** sacct.1 with `-X -n -P -o JobID,State,ExitCode,Elapsed`; without accounting storage it fails. */
+function sacct() {
+  if (process.env.FAKE_SLURM_NO_ACCOUNTING === '1') {
+    // src/sacct/sacct.c: slurm_acct_storage_init fails when AccountingStorageType is none
+    console.error('sacct: error: Slurm accounting storage is disabled');
+    process.exit(1);
   }
-} else if (tool === 'scancel') {
-  const id = args.find((a) => /^\d+$/.test(a));
+  const id = arg('-j', '--jobs');
   const s = read(id);
-  const signal = (arg('--signal') ?? '').replace(/^SIG/, '');
-  if (s && s.pid) {
-    try {
-      process.kill(s.pid, signal ? `SIG${signal}` : 'SIGTERM');
-    } catch {
-      // gone
+  if (!s) return;
+  const secs = Math.round(((s.end ?? Date.now()) - s.start) / 1000);
+  // sacct prints "CANCELLED by <uid>" for a job someone cancelled
+  console.log(`${id}|${s.state === 'CANCELLED' ? 'CANCELLED by 0' : s.state}|${s.exit}|00:00:${String(secs).padStart(2, '0')}`);
+}
+
+/** scontrol.1 `show job -o <id>` (one line of Key=Value pairs) and `show hostnames <list>`. */
+function scontrol() {
+  if (args[0] === 'show' && args[1] === 'hostnames') {
+    console.log((args[2] ?? process.env.SLURM_JOB_NODELIST ?? 'localhost').split(',').join('\n'));
+    return;
+  }
+  if (args[0] === 'show' && args[1] === 'job') {
+    const id = args.filter((a) => a !== '-o' && a !== '--oneliner')[2];
+    const s = read(id);
+    if (!s) {
+      console.error('slurm_load_jobs error: Invalid job id specified');
+      process.exit(1);
     }
+    const fields = [`JobId=${id}`, `JobName=${s.name}`, `JobState=${s.state}`, `Reason=None`, `Dependency=(null)`, `ExitCode=${s.exit}`, `NumNodes=${s.nodes}`, `WorkDir=${process.cwd()}`];
+    console.log(has('-o', '--oneliner') ? fields.join(' ') : `${fields.slice(0, 2).join(' ')}\n   ${fields.slice(2).join(' ')}`);
+    return;
   }
-  if (s && !signal) write(id, { ...s, state: 'CANCELLED', exit: '0:15', end: Date.now() });
+  console.error(`scontrol: error: unknown request ${args.join(' ')}`);
+  process.exit(1);
+}
+
+/**
+ * scancel.1: with --signal, the signal goes to the job's steps, not to the batch shell, unless --batch
+ * (-b: the batch shell only) or --full (-f: the batch shell and every step) is given; the job is not
+ * cancelled. Without --signal the job is cancelled: SIGTERM to every process, SIGKILL after KillWait.
+ */
+async function scancel() {
+  const id = args.find((a) => /^\d+(_\d+)?$/.test(a));
+  const s = read(id);
+  if (!s) {
+    console.error(`scancel: error: Kill job error on job id ${id}: Invalid job id specified`);
+    process.exit(1);
+  }
+  if (['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'OUT_OF_MEMORY', 'PREEMPTED', 'NODE_FAIL'].includes(s.state)) return;
+  const signal = arg('--signal', '-s');
+  const steps = s.steps ?? [];
+  if (signal) {
+    const sig = signalOf(signal);
+    const batch = has('--batch', '-b');
+    const full = has('--full', '-f');
+    if ((batch || full) && s.batch) kill(s.batch, sig);
+    if (!batch || full) for (const pid of steps) kill(-pid, sig);
+    return;
+  }
+  update(id, { state: 'CANCELLED', exit: '0:15', end: Date.now(), steps: [] });
+  if (s.runner) kill(s.runner, 'SIGTERM');
+  for (const pid of steps) kill(-pid, 'SIGTERM');
+  if (s.batch) kill(s.batch, 'SIGTERM');
+  await sleep(Number(process.env.FAKE_SLURM_KILL_WAIT_MS ?? 500));
+  for (const pid of steps) kill(-pid, 'SIGKILL');
+  if (s.batch) kill(s.batch, 'SIGKILL');
 }
