@@ -138,11 +138,11 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
       baseURL = options.endpoint;
       models = [{ name: options.model }];
     } else {
-      const serve = (loras: Array<{ name: string; path: string }>, port?: number) => vllmServeCommand({ model: arm.model, loras, loraRank: arm.lora.rank, maxImages: maxImagesPerRow(test), imageMaxPixels: arm.train.imageMaxPixels, ...(port !== undefined ? { port } : {}) });
+      const serve = (loras: Array<{ name: string; path: string }>, where: { port?: number; host?: string }) => vllmServeCommand({ model: arm.model, loras, loraRank: arm.lora.rank, maxImages: maxImagesPerRow(test), imageMaxPixels: arm.train.imageMaxPixels, ...where });
       if (options.executor.kind !== 'local') {
         // never serve on a login node: the checkpoints and the GPUs are on the cluster or the ssh host
         const where = options.executor.kind === 'ssh' ? 'on the ssh host' : 'in a SLURM job on a GPU node (e.g. `srun --gres=gpu:1 <command>`)';
-        throw new LlmIrError({ code: 'config-invalid', message: `the checkpoints are served ${where}, not here: run \`${serve(checkpoints.map((c) => ({ name: `epoch-${c.epoch}`, path: c.path }))).join(' ')}\` there and pass --endpoint and --model` });
+        throw new LlmIrError({ code: 'config-invalid', message: `the checkpoints are served ${where}, not here: run \`${serve(checkpoints.map((c) => ({ name: `epoch-${c.epoch}`, path: c.path })), { host: '0.0.0.0' }).join(' ')}\` there and pass --endpoint and --model` });
       }
       if (checkpoints.length === 0) throw new LlmIrError({ code: 'training-failed', message: `training in ${runDir} left no checkpoint to predict with` });
       // Table 1 scores every checkpoint when there are labels; without them only the last one is needed
@@ -150,7 +150,7 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
       models = use.map((c) => ({ name: `epoch-${c.epoch}`, checkpoint: c }));
       const port = options.port ?? 8000;
       baseURL = `http://127.0.0.1:${port}/v1`;
-      server = await startServer(serve(models.map((m) => ({ name: m.name, path: m.checkpoint!.path })), port), { baseURL, logFile: join(out, 'vllm.log') });
+      server = await startServer(serve(models.map((m) => ({ name: m.name, path: m.checkpoint!.path })), { port }), { baseURL, logFile: join(out, 'vllm.log') });
     }
     const fallback = majority(train);
     const perModel: Array<{ name: string; checkpoint?: Checkpoint; predictions: Prediction[] }> = [];

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +128,13 @@ describe('llm-ir run', () => {
       const again = await cli(...base, '--test', join(dir, 'test.json'), '--out', join(dir, 'a'));
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toContain('reusing the finished run');
+
+      // on SLURM the checkpoints are never served on the login node: a server in a GPU job, or --endpoint
+      process.env['FAKE_SLURM_DIR'] = tools.env['FAKE_SLURM_DIR'];
+      const slurm = await cli(...base, '--executor', 'slurm', '--test', join(dir, 'test.json'), '--out', join(dir, 'd'));
+      expect(slurm.code).not.toBe(0);
+      expect(slurm.stderr).toMatch(/served in a SLURM job on a GPU node .*vllm serve \S+ --host 0\.0\.0\.0 .*--max-lora-rank 8 .*--limit-mm-per-prompt \{"image":2\}.* --endpoint and --model/s);
+      expect(existsSync(join(dir, 'd', 'train', 'train.sbatch'))).toBe(true);
 
       // arms of the CPU pipeline have no GPU preset; ssh checkpoints are served on the host
       const rag = await cli('run', '--backend', 'llamafactory', '--arm', 'rag', '--train', join(dir, 'train.json'), '--train-images', IMAGES, '--test', join(dir, 'test.json'), '--test-images', IMAGES, '--out', join(dir, 'c'));

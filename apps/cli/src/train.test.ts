@@ -24,7 +24,23 @@ describe('llm-ir train and predict', () => {
       expect(withOcr, arm).toBe(arm !== 'baseline');
       const run = JSON.parse(await readFile(join(dir, 'runs', arm, 'run.json'), 'utf8'));
       expect(run.status).toBe('succeeded');
+      // issue 13: a rerun resumes (no overwrite_output_dir), NaN losses are logged, one GPU pinned
+      expect(cfg['overwrite_output_dir']).toBeUndefined();
+      expect(cfg['logging_nan_inf_filter']).toBe(false);
+      expect(r.stdout).toMatch(/command: LLAMABOARD_ENABLED=1 \S+ NPROC_PER_NODE=1 NNODES=1 llamafactory-cli/);
+      expect(r.stdout).toContain('1 GPU process(es) (1 per node x 1 node(s))');
     }
+    // the GPU count is one setting: --gpus 2 changes the processes and the half-epoch steps
+    const two = await cli('train', '--backend', 'llamafactory', '--arm', 'baseline', '--gpus', '2', '--train', join(dir, 'rows.json'), '--images', join(MIRE, 'images'), '--out', join(dir, 'runs', 'two'), '--dry-run', '--cache', join(dir, 'cache'));
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stdout).toMatch(/NPROC_PER_NODE=2 NNODES=1 FORCE_TORCHRUN=1 llamafactory-cli/);
+    expect(two.stdout).toContain('2 GPU process(es)');
+    expect((await cli('train', '--arm', 'baseline', '--gpus', 'two', '--train', join(dir, 'rows.json'), '--images', join(MIRE, 'images'), '--out', join(dir, 'runs', 'bad'), '--dry-run')).stderr).toMatch(/--gpus must be a whole number/);
+    // ms-swift: no checkpoint symlink, the arm's dropout, NaN logged
+    const swift = await cli('train', '--backend', 'swift', '--arm', 'lora-r16-a32-ocr', '--train', join(dir, 'rows.json'), '--images', join(MIRE, 'images'), '--out', join(dir, 'runs', 'swift'), '--dry-run', '--cache', join(dir, 'cache'));
+    expect(swift.code, swift.stderr).toBe(0);
+    expect(swift.stdout).not.toContain('create_checkpoint_symlink');
+    expect(swift.stdout).toMatch(/NPROC_PER_NODE=1 .*swift sft .*--lora_rank 16 --lora_alpha 32 --lora_dropout 0 .*--logging_nan_inf_filter false/);
   }, 120_000);
 
   it('runs the baseline on the local executor with the fake trainer, then status, logs and predict', async () => {

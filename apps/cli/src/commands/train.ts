@@ -131,6 +131,7 @@ export function trainCommands(io: CliIo): Command[] {
       const env = Object.entries(prepared.env).map(([k, v]) => `${k}=${v}`).join(' ');
       io.stdout(`${arm.name}: ${prepared.rows} rows, ${prepared.gpus * prepared.nodes} GPU process(es) (${prepared.gpus} per node x ${prepared.nodes} node(s)), ${prepared.stepsPerEpoch} steps per epoch, checkpoints every half epoch\n`);
       io.stdout(`command: ${env} ${prepared.command.join(' ')}\n`);
+      io.stdout(`reruns into ${runDir} re-attach to a job still running there, or resume from its last complete checkpoint\n`);
       if (flags.dryRun) {
         await run.finish('succeeded', { dryRun: true, command: prepared.command, env: prepared.env });
         return;
