@@ -288,10 +288,10 @@ export function localExecutor(): Executor {
 /**
  * SLURM's job state words mapped onto {@link JobState} (squeue(1) "JOB STATE CODES", sacct(1) "JOB
  * STATE CODES", src/common/slurm_protocol_defs.c `job_state_string`): queued and held states are
- * pending (EXPEDITING: a requeued job the controller is about to start again; REVOKED: a federated
- * sibling withdrawn because another cluster runs the job, still pending here), SPECIAL_EXIT (requeued
- * and held after an exit value the site marks) is failed, LAUNCH_FAILED and BOOT_FAIL are node
- * failures.
+ * pending (EXPEDITING, SLURM 25.11+: a requeued job eligible again at once; REVOKED: a federated
+ * sibling withdrawn because another cluster runs the job), SPECIAL_EXIT (requeued and held after an
+ * exit value the site marks) is failed, LAUNCH_FAILED and BOOT_FAIL are node failures. A `CANCELLED by
+ * <uid>` suffix (sacct) and `+` are read past.
  */
 export function mapSlurmState(raw: string, exitCode = '0:0'): JobState {
   const s = raw.trim().split(/\s+/)[0]!.replace(/\+$/, '');
@@ -361,7 +361,7 @@ export function sbatchScript(spec: JobSpec): string {
   ].join('\n');
 }
 
-/** `scontrol show job -o <id>`'s `JobState=` and `ExitCode=` (src/api/job_info.c `slurm_sprint_job_info`). */
+/** `scontrol show job -o <id>`'s `JobState=` and `ExitCode=` (src/scontrol/info_job.c `_sprint_job_info`; on separate lines without -o). */
 export function parseScontrolJob(text: string): { state: string; exitCode: string } | undefined {
   const state = /(?:^|\s)JobState=(\S+)/.exec(text)?.[1];
   if (!state) return undefined;

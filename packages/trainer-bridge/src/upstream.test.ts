@@ -261,7 +261,7 @@ describe('6. vLLM, current and older', () => {
     expect(constraintForVllm('0.10.2')).toBe('structured_outputs');
     expect(constraintForVllm('0.10.1.1')).toBe('guided_choice');
     expect(constraintForVllm('0.9.2')).toBe('guided_choice');
-    const dir = await fakeEnv();
+    const dir = await fakeEnv({ VLLM_LOGGING_LEVEL: 'DEBUG' });
     const ckpt = join(dir, 'ckpt');
     await mkdir(ckpt);
     await writeFile(join(ckpt, 'adapter_config.json'), JSON.stringify({ r: 8 }));
@@ -275,7 +275,7 @@ describe('6. vLLM, current and older', () => {
         expect(auto).toMatchObject({ constraint: expected, serverVersion: version, unmatched: [], failed: [] });
         expect(auto.predictions).toHaveLength(rows.length);
         if (version === '0.12.0') {
-          // the removed field: 200, an unconstrained answer that is no label, a warning in the log
+          // the removed field: 200, an unconstrained answer that is no label, a line in the debug log
           const legacy = await predictWithEndpoint(rows.slice(0, 2), { baseURL, model: 'ck', imagesDir: IMAGES, constraint: 'guided_choice' });
           expect(legacy.unmatched).toHaveLength(2);
           expect(await readFile(join(dir, `vllm-${version}.log`), 'utf8')).toContain("present in the request but ignored: {'guided_choice'}");

@@ -135,19 +135,23 @@ function squeue() {
 /** sacct.1 with `-X -n -P -o JobID,State,ExitCode,Elapsed`; without accounting storage it fails. */
 function sacct() {
   if (process.env.FAKE_SLURM_NO_ACCOUNTING === '1') {
-    // src/sacct/sacct.c: slurm_acct_storage_init fails when AccountingStorageType is none
-    console.error('sacct: error: Slurm accounting storage is disabled');
+    // src/sacct/options.c parse_command_line: no AccountingStorageType -> this message on stderr, exit(1)
+    console.error('Slurm accounting storage is disabled');
     process.exit(1);
   }
   const id = arg('-j', '--jobs');
   const s = read(id);
   if (!s) return;
   const secs = Math.round(((s.end ?? Date.now()) - s.start) / 1000);
-  // sacct prints "CANCELLED by <uid>" for a job someone cancelled
+  // src/sacct/print.c: "CANCELLED by <uid>" for a job someone cancelled
   console.log(`${id}|${s.state === 'CANCELLED' ? 'CANCELLED by 0' : s.state}|${s.exit}|00:00:${String(secs).padStart(2, '0')}`);
 }
 
-/** scontrol.1 `show job -o <id>` (one line of Key=Value pairs) and `show hostnames <list>`. */
+/**
+ * scontrol.1 `show job [-o] <id>` (src/scontrol/info_job.c `_sprint_job_info`: Key=Value lines joined by
+ * "\n   ", or by " " with -o; JobState and ExitCode on different lines; a purged job:
+ * "slurm_load_jobs error: Invalid job id specified", exit 1) and `show hostnames <list>`.
+ */
 function scontrol() {
   if (args[0] === 'show' && args[1] === 'hostnames') {
     console.log((args[2] ?? process.env.SLURM_JOB_NODELIST ?? 'localhost').split(',').join('\n'));
@@ -160,8 +164,8 @@ function scontrol() {
       console.error('slurm_load_jobs error: Invalid job id specified');
       process.exit(1);
     }
-    const fields = [`JobId=${id}`, `JobName=${s.name}`, `JobState=${s.state}`, `Reason=None`, `Dependency=(null)`, `ExitCode=${s.exit}`, `NumNodes=${s.nodes}`, `WorkDir=${process.cwd()}`];
-    console.log(has('-o', '--oneliner') ? fields.join(' ') : `${fields.slice(0, 2).join(' ')}\n   ${fields.slice(2).join(' ')}`);
+    const lines = [`JobId=${id} JobName=${s.name}`, 'UserId=root(0) GroupId=root(0)', `JobState=${s.state} Reason=None Dependency=(null)`, `Requeue=1 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=${s.exit}`, `NumNodes=${s.nodes}`, `WorkDir=${process.cwd()}`];
+    console.log(has('-o', '--oneliner') ? lines.join(' ') : lines.join('\n   '));
     return;
   }
   console.error(`scontrol: error: unknown request ${args.join(' ')}`);
@@ -170,8 +174,10 @@ function scontrol() {
 
 /**
  * scancel.1: with --signal, the signal goes to the job's steps, not to the batch shell, unless --batch
- * (-b: the batch shell only) or --full (-f: the batch shell and every step) is given; the job is not
- * cancelled. Without --signal the job is cancelled: SIGTERM to every process, SIGKILL after KillWait.
+ * (-b: the batch shell only) or --full (-f: the batch shell, its children and every step) is given; the
+ * job is not cancelled, and with no step nothing is signalled (src/slurmctld/job_mgr.c `_signal_job`:
+ * KILL_STEPS_ONLY; src/slurmd/slurmd/req.c `_kill_all_active_steps` skips the batch script). Without
+ * --signal the job is cancelled: SIGTERM to every process, SIGKILL after KillWait.
  */
 async function scancel() {
   const id = args.find((a) => /^\d+(_\d+)?$/.test(a));
@@ -187,7 +193,7 @@ async function scancel() {
     const sig = signalOf(signal);
     const batch = has('--batch', '-b');
     const full = has('--full', '-f');
-    if ((batch || full) && s.batch) kill(s.batch, sig);
+    if ((batch || full) && s.batch) kill(s.batch, sig); // the shell (its direct children are steps here)
     if (!batch || full) for (const pid of steps) kill(-pid, sig);
     return;
   }

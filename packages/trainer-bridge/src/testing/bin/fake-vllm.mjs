@@ -8,8 +8,9 @@
 //   parent), POST /v1/chat/completions; 404 NotFoundError for a model it does not serve, 400 for a
 //   request without messages or with more images than `--limit-mm-per-prompt` allows;
 // - label constraints as the version knows them: `structured_outputs: {choice}` from 0.10.2 on, the
-//   `guided_choice` field before 0.12.0. A field the version does not know is ignored with a warning in
-//   the log and the request is answered 200, unconstrained;
+//   `guided_choice` field before 0.12.0 (vllm-project/vllm#29326). A field the version does not know is
+//   ignored and the request answered 200, unconstrained; the only trace is a log line, at DEBUG level
+//   since vllm-project/vllm#36173 (shown with VLLM_LOGGING_LEVEL=DEBUG);
 // - `logprobs` / `top_logprobs` answered with a `logprobs.content` list.
 // The answer is a deterministic function of the model name and the prompt (a stand-in for a trained
 // adapter); unconstrained, it is FAKE_VLLM_ANSWER or a sentence that is no label. SIGTERM stops it.
@@ -90,9 +91,9 @@ const send = (res, status, body) => {
 // vllm/entrypoints/openai/protocol.py ErrorResponse: {"error": {"message", "type", "param", "code"}}
 const error = (res, status, type, message, param = null) => send(res, status, { error: { message, type, param, code: status } });
 
-// request fields this version knows (protocol.py ChatCompletionRequest); unknown ones are ignored with
-// a warning (OpenAIBaseModel.__log_extra_fields__: "The following fields were present in the request
-// but ignored: ...")
+// request fields this version knows (chat_completion/protocol.py ChatCompletionRequest); unknown ones are
+// accepted and ignored (serve/engine/protocol.py OpenAIBaseModel: `extra="allow"`, `__log_extra_fields__`
+// logs "The following fields were present in the request but ignored: ...", at debug level today)
 const KNOWN = new Set(['model', 'messages', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'n', 'logprobs', 'top_logprobs', 'stream', 'seed', 'stop', 'response_format', 'presence_penalty', 'frequency_penalty', 'user']);
 if (atLeast(0, 10, 2)) KNOWN.add('structured_outputs');
 if (!atLeast(0, 12, 0)) for (const f of ['guided_choice', 'guided_json', 'guided_regex', 'guided_grammar', 'guided_decoding_backend']) KNOWN.add(f);
@@ -102,6 +103,7 @@ const server = createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/health') return send(res, 200, {});
   if (req.method === 'GET' && req.url === '/v1/models') {
     const created = 1_700_000_000;
+    // models/serving.py show_available_models: adapters with root = their path, parent = the base model
     return send(res, 200, { object: 'list', data: [{ id: model, object: 'model', created, owned_by: 'vllm', root: model, parent: null, max_model_len: 8192 }, ...opts.loras.map((l) => ({ id: l.name, object: 'model', created, owned_by: 'vllm', root: l.path, parent: model }))] });
   }
   if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return error(res, 404, 'NotFoundError', `Not Found: ${req.url}`);
@@ -115,19 +117,22 @@ const server = createServer((req, res) => {
       return error(res, 400, 'BadRequestError', 'Expecting value: line 1 column 1 (char 0)');
     }
     const ignored = Object.keys(body).filter((k) => !KNOWN.has(k));
-    if (ignored.length) console.error(`WARNING [protocol.py] The following fields were present in the request but ignored: {${ignored.map((k) => `'${k}'`).join(', ')}}`);
+    if (ignored.length && (process.env.VLLM_LOGGING_LEVEL ?? 'INFO').toUpperCase() === 'DEBUG') console.error(`DEBUG [protocol.py] The following fields were present in the request but ignored: {${ignored.map((k) => `'${k}'`).join(', ')}}`);
     // serving_engine.py _check_model: ErrorResponse 404 with param "model"
     if (!served.has(body.model)) return error(res, 404, 'NotFoundError', `The model \`${body.model}\` does not exist.`, 'model');
     if (!Array.isArray(body.messages) || body.messages.length === 0) return error(res, 400, 'BadRequestError', 'messages: field required');
     const parts = body.messages.flatMap((m) => (typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content));
     const images = parts.filter((p) => p.type === 'image_url').length;
-    if (images > (opts.limits.image ?? 999)) return error(res, 400, 'BadRequestError', `At most ${opts.limits.image} image(s) may be provided in one prompt.`);
-    if (body.logprobs && Number(body.top_logprobs ?? 0) > opts.maxLogprobs) return error(res, 400, 'BadRequestError', `Requested top_logprobs (${body.top_logprobs}) exceeds max_logprobs (${opts.maxLogprobs}).`);
+    // vllm/multimodal/processing/context.py BaseProcessingInfo.validate_num_items (ValueError -> 400)
+    if (images > (opts.limits.image ?? 999)) return error(res, 400, 'BadRequestError', `At most ${opts.limits.image} image(s) may be provided in one prompt. Set \`--limit-mm-per-prompt\` to increase this limit.`);
+    if (body.top_logprobs !== undefined && !body.logprobs) return error(res, 400, 'BadRequestError', 'when using `top_logprobs`, `logprobs` must be set to true.');
+    if (body.logprobs && Number(body.top_logprobs ?? 0) > opts.maxLogprobs) return error(res, 400, 'BadRequestError', `Requested sample logprobs of ${body.top_logprobs}, which is greater than max allowed: ${opts.maxLogprobs}`);
     const text = parts.filter((p) => p.type === 'text').map((p) => p.text).join('');
     const choices = KNOWN.has('structured_outputs') && Array.isArray(body.structured_outputs?.choice) ? body.structured_outputs.choice : KNOWN.has('guided_choice') && Array.isArray(body.guided_choice) ? body.guided_choice : undefined;
     const h = fnv(`${body.model}\n${text}`);
     const content = choices?.length ? choices[h % choices.length] : (process.env.FAKE_VLLM_ANSWER ?? '根据截图内容，这是一个页面。');
     const top = Math.max(1, Number(body.top_logprobs ?? 1));
+    // chat_completion/protocol.py ChatCompletionLogProbs: content[].{token, logprob, bytes, top_logprobs[]}
     const logprobs = body.logprobs
       ? {
           content: [{
