@@ -179,12 +179,19 @@ const others = () => {
 process.on('SIGABRT', () => {});
 let child;
 process.on('SIGTERM', () => { if (child) child.kill('SIGTERM'); });
-child = spawn('/bin/sh', ['-c', 'trap "" ABRT; exec "$@"', 'sh', cmd, ...args], { stdio: 'inherit', env });
-child.on('exit', async (code, signal) => {
-  while (others()) await new Promise((r) => setTimeout(r, 100));
-  record(code === 127 ? { code: 127, error: 'command not found: ' + cmd } : { code: code === null ? 128 : code, signal });
-  process.exit(code === null ? 1 : code);
-});
+const start = () => {
+  child = spawn('/bin/sh', ['-c', 'trap "" ABRT; exec "$@"', 'sh', cmd, ...args], { stdio: 'inherit', env });
+  child.on('exit', async (code, signal) => {
+    while (others()) await new Promise((r) => setTimeout(r, 100));
+    record(code === 127 ? { code: 127, error: 'command not found: ' + cmd } : { code: code === null ? 128 : code, signal });
+    process.exit(code === null ? 1 : code);
+  });
+};
+// torchrun's rendezvous port: ms-swift passes none (torchrun's 29500, shared by every job on the machine)
+if (env.NPROC_PER_NODE && !env.MASTER_PORT) {
+  const probe = require('node:net').createServer();
+  probe.listen(0, '127.0.0.1', () => { env.MASTER_PORT = String(probe.address().port); probe.close(start); });
+} else start();
 `;
 
 function processAlive(pid: number): boolean {

@@ -340,3 +340,26 @@ describe('8. monitoring', () => {
     expect(r.checkpoints.map((c) => c.step)).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 21]);
   }, 60_000);
 });
+
+describe('5. ms-swift end to end (fake swift sft)', () => {
+  it('trains, resumes after a crash, and ends cleanly; the old --create_checkpoint_symlink fails at the end as upstream does', async () => {
+    const dir = await fakeEnv({ FAKE_SWIFT_STEP_MS: '40' });
+    const prepared = await prepareTraining({ backend: 'swift', arm: PAPER_ARMS['lora-r16-a32-ocr'], samples: rows, imagesDir: IMAGES, runDir: join(dir, 'run') });
+    const ex = localExecutor();
+    const stop = new AbortController();
+    const first = await runTraining(prepared, ex, { pollMs: 50, signal: stop.signal, onProgress: (e) => e.type === 'stage-progress' && e.completed >= 5 && stop.abort() });
+    process.kill(-Number(first.handle.id), 'SIGKILL');
+    await until(async () => (await ex.status(first.handle)).state === 'failed');
+    const r = await runTraining(prepared, ex, { pollMs: 50 });
+    expect(r.resumedFrom?.step).toBeGreaterThanOrEqual(5);
+    expect(r.status.state).toBe('succeeded');
+    expect(r.checkpoints.map((c) => c.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    expect(r.entries.at(-1)).toMatchObject({ step: 14, totalSteps: 14 });
+    expect(JSON.parse(await readFile(join(prepared.outputDir, 'checkpoint-14', 'adapter_config.json'), 'utf8'))).toMatchObject({ r: 16, lora_alpha: 32, lora_dropout: 0 });
+    // what the exporter passed before: the run trains, then fails in _handle_trainer_state
+    const old = await prepareTraining({ backend: 'swift', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir: join(dir, 'old') });
+    old.command.push('--create_checkpoint_symlink', 'true');
+    const e = await runTraining(old, ex, { pollMs: 50 }).catch((x: unknown) => x);
+    expect((e as TrainingRunError).logTail).toContain('TypeError: symlink: src should be string, bytes or os.PathLike, not NoneType');
+  }, 60_000);
+});

@@ -8,6 +8,7 @@ export const FAKE_TOOLS_DIR = fileURLToPath(new URL('../../src/testing/bin/', im
 /**
  * Makes a `bin` folder holding faithful fakes of the GPU-side tools, to put first on PATH in tests:
  * `llamafactory-cli` (validates keys and data, writes trainer_log.jsonl, checkpoints, results),
+ * `swift sft` (ms-swift 4.x arguments, logging.jsonl, checkpoints, its end-of-training symlinks),
  * `vllm serve` (OpenAI routes, LoRA adapters checked at start, structured-output choices),
  * `sbatch` / `srun` / `squeue` / `sacct` / `scontrol` / `scancel` (real state sequences, job steps
  * that `scancel --signal` reaches, forced TIMEOUT / OUT_OF_MEMORY / PREEMPTED / NODE_FAIL, a cluster
@@ -19,6 +20,7 @@ export async function installFakeTools(dir: string): Promise<{ bin: string; env:
   await mkdir(bin, { recursive: true });
   const links: Array<[string, string]> = [
     ['llamafactory-cli', 'fake-llamafactory.mjs'],
+    ['swift', 'fake-swift.mjs'],
     ['vllm', 'fake-vllm.mjs'],
     ['sbatch', 'fake-sbatch.mjs'],
     ['srun', 'fake-sbatch.mjs'],
