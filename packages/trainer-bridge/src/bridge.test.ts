@@ -2,9 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { labelSetOf, loadSamples, type Sample } from '@llm-ir/core';
+import { labelSetOf, type Sample } from '@llm-ir/core';
 import { startFakeOpenAI } from '@llm-ir/distill/testing';
 import { scoreChallenge, table1 } from '@llm-ir/eval';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,14 +16,12 @@ import { predictWithEndpoint, startServer, vllmServeCommand } from './predict.ts
 import { exportSwift } from './swift.ts';
 import { trainCpuArm } from './cpu.ts';
 import { installFakeTools } from './testing/index.ts';
+import { IMAGES, officialRows } from './__fixtures__/rows.ts';
 
-const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
-const IMAGES = join(MIRE, 'images');
 let samples: Sample[];
 let rows: Sample[];
 beforeAll(async () => {
-  samples = (await loadSamples(join(MIRE, 'train.json'))).samples;
-  rows = [...samples.filter((s) => s.task === 'scene').slice(0, 10), ...samples.filter((s) => s.task === 'intent').slice(0, 6)];
+  ({ samples, rows } = await officialRows());
 });
 
 describe('LLaMA-Factory export (dry run of the paper arms)', () => {

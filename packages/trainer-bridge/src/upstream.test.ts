@@ -6,9 +6,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { loadSamples, type Sample } from '@llm-ir/core';
+import type { Sample } from '@llm-ir/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PAPER_ARMS, resolveArm, type ArmConfig } from './arm.ts';
 import { prepareTraining, runTraining, TrainingRunError } from './bridge.ts';
@@ -17,14 +16,12 @@ import { discoverCheckpoints, parseDuration, parseTrainLogLine } from './monitor
 import { constraintForVllm, maxImagesPerRow, predictWithEndpoint, startServer, vllmServeCommand } from './predict.ts';
 import { exportSwift } from './swift.ts';
 import { installFakeTools } from './testing/index.ts';
+import { IMAGES, officialRows } from './__fixtures__/rows.ts';
 
-const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
-const IMAGES = join(MIRE, 'images');
 let samples: Sample[];
 let rows: Sample[];
 beforeAll(async () => {
-  samples = (await loadSamples(join(MIRE, 'train.json'))).samples;
-  rows = [...samples.filter((s) => s.task === 'scene').slice(0, 10), ...samples.filter((s) => s.task === 'intent').slice(0, 6)];
+  ({ samples, rows } = await officialRows());
 });
 
 // every test sets the fakes' environment; it is put back afterwards
