@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { hashValue, LlmIrError, sha256File, writeFileAtomic, type ProgressCallback, type RunRecord, type Sample } from '@llm-ir/core';
+import { hashValue, LlmIrError, sha256, writeFileAtomic, type ProgressCallback, type RunRecord, type Sample } from '@llm-ir/core';
 import type { ArmConfig } from './arm.ts';
-import { diagnoseLog, isActive, loadHandle, saveHandle, type Executor, type JobHandle, type JobSpec, type JobStatus } from './executors.ts';
+import { diagnoseLog, executorForHandle, isActive, loadHandle, type Executor, type JobHandle, type JobSpec, type JobStatus } from './executors.ts';
 import { exportLlamaFactory } from './llamafactory.ts';
 import { discoverCheckpoints, followTraining, lastCompleteCheckpoint, type Checkpoint, type TrainLogEntry } from './monitor.ts';
 import { exportSwift } from './swift.ts';
@@ -47,14 +47,25 @@ export interface PreparedTraining {
 export async function prepareTraining(options: { backend: 'llamafactory' | 'swift'; arm: ArmConfig; samples: readonly Sample[]; imagesDir: string; runDir: string; rationales?: ReadonlyMap<string, string>; seqCls?: boolean }): Promise<PreparedTraining> {
   const runDir = resolve(options.runDir);
   const resources = { gpus: options.arm.train.gpus, nodes: options.arm.train.nodes ?? 1 };
+  // a job of this folder still queued or running reads these files: leave them as they are (runTraining
+  // re-attaches to it, or refuses when the new configuration differs)
+  const write = !(await activeJob(runDir));
   if (options.backend === 'llamafactory') {
-    const e = await exportLlamaFactory(options.samples, options.arm, { runDir, imagesDir: options.imagesDir, ...(options.rationales ? { rationales: options.rationales } : {}) });
-    const fingerprint = hashValue({ backend: 'llamafactory', command: e.command, env: e.env, config: await readFile(e.configPath, 'utf8'), data: await sha256File(join(e.datasetDir, 'llm_ir_train.json')).catch(() => '') });
+    const e = await exportLlamaFactory(options.samples, options.arm, { runDir, imagesDir: options.imagesDir, write, ...(options.rationales ? { rationales: options.rationales } : {}) });
+    const fingerprint = hashValue({ backend: 'llamafactory', command: e.command, env: e.env, config: e.contents.config, data: sha256(e.contents.data) });
     return { backend: 'llamafactory', runDir, outputDir: e.outputDir, logFile: join(e.outputDir, 'trainer_log.jsonl'), configPath: e.configPath, command: e.command, env: e.env, rows: e.rows, stepsPerEpoch: e.stepsPerEpoch, ...resources, saveSignal: 'SIGABRT', fingerprint };
   }
-  const e = await exportSwift(options.samples, options.arm, { runDir, imagesDir: options.imagesDir, ...(options.seqCls ? { seqCls: true } : {}) });
-  const fingerprint = hashValue({ backend: 'swift', command: e.command, env: e.env, data: await sha256File(e.dataset) });
+  const e = await exportSwift(options.samples, options.arm, { runDir, imagesDir: options.imagesDir, write, ...(options.seqCls ? { seqCls: true } : {}) });
+  const fingerprint = hashValue({ backend: 'swift', command: e.command, env: e.env, data: sha256(e.contents.data) });
   return { backend: 'swift', runDir, outputDir: e.outputDir, logFile: join(e.outputDir, 'logging.jsonl'), command: e.command, env: e.env, rows: e.rows, stepsPerEpoch: e.stepsPerEpoch, ...resources, fingerprint };
+}
+
+/** The job recorded in `<runDir>/job.json` when it is still queued or running. */
+async function activeJob(runDir: string): Promise<{ handle: JobHandle; status: JobStatus } | undefined> {
+  if (!existsSync(join(runDir, 'job.json'))) return undefined;
+  const handle = await loadHandle(runDir);
+  const status = await executorForHandle(handle).status(handle);
+  return isActive(status.state) ? { handle, status } : undefined;
 }
 
 /** A failed training run, with the executor's state and the tail of the log. */
@@ -101,6 +112,23 @@ async function moveAside(outputDir: string, tag: string): Promise<string | undef
   return target;
 }
 
+/** The last training step whose metrics the run record already holds (a rerun re-reads the trainer's whole log). */
+async function lastLoggedStep(run: RunRecord): Promise<number> {
+  const file = join(run.dir, 'metrics.jsonl');
+  if (!existsSync(file)) return 0;
+  let last = 0;
+  for (const line of (await readFile(file, 'utf8')).split('\n')) {
+    if (!line) continue;
+    try {
+      const m = JSON.parse(line) as { name?: string; step?: number };
+      if ((m.name === 'loss' || m.name === 'lr' || m.name === 'eval_loss') && typeof m.step === 'number') last = Math.max(last, m.step);
+    } catch {
+      // a torn line
+    }
+  }
+  return last;
+}
+
 /** Points a prepared run at a checkpoint to resume from (LLaMA-Factory: the YAML; ms-swift: the arguments). */
 async function resumeFrom(prepared: PreparedTraining, checkpoint: Checkpoint): Promise<string[]> {
   if (prepared.backend === 'llamafactory' && prepared.configPath) {
@@ -129,21 +157,22 @@ async function resumeFrom(prepared: PreparedTraining, checkpoint: Checkpoint): P
 export async function runTraining(prepared: PreparedTraining, executor: Executor, options: RunTrainingOptions = {}): Promise<{ handle: JobHandle; status: JobStatus; entries: TrainLogEntry[]; checkpoints: Checkpoint[]; resumedFrom?: Checkpoint; reattached?: boolean }> {
   const log = options.log ?? (() => {});
   const previous = existsSync(join(prepared.runDir, 'job.json')) ? await loadHandle(prepared.runDir) : undefined;
-  const same = previous?.fingerprint === prepared.fingerprint;
+  // a job.json written before fingerprints were recorded is taken as this training
+  const same = previous !== undefined && (previous.fingerprint === undefined || previous.fingerprint === prepared.fingerprint);
   let handle: JobHandle | undefined;
   let reattached = false;
   let resumedFrom: Checkpoint | undefined;
   if (previous) {
-    if (previous.executor !== executor.kind) {
-      throw new LlmIrError({ code: 'job-conflict', message: `job ${previous.id} of ${prepared.runDir} was submitted to the ${previous.executor} executor: rerun with --executor ${previous.executor} (or cancel it and use another folder)`, file: prepared.runDir });
-    }
-    const before = await executor.status(previous);
+    const before = await executorForHandle(previous, executor).status(previous);
     if (isActive(before.state)) {
+      if (previous.executor !== executor.kind) {
+        throw new LlmIrError({ code: 'job-conflict', message: `${previous.executor} job ${previous.id} of ${prepared.runDir} is still ${before.state}: rerun with --executor ${previous.executor}, or cancel it (llm-ir train cancel) first`, file: prepared.runDir });
+      }
       if (!same) throw new LlmIrError({ code: 'job-conflict', message: `${previous.executor} job ${previous.id} of another configuration is still ${before.state} in ${prepared.runDir}: cancel it (llm-ir train cancel) or use another folder`, file: prepared.runDir });
       handle = previous;
       reattached = true;
       log(`training: re-attached to ${previous.executor} job ${previous.id} (${before.state})`);
-    } else if (same && before.state === 'succeeded') {
+    } else if (same && before.state === 'succeeded' && previous.executor === executor.kind) {
       log(`training: ${previous.executor} job ${previous.id} already finished this training`);
       handle = previous;
     }
@@ -159,14 +188,13 @@ export async function runTraining(prepared: PreparedTraining, executor: Executor
       const moved = await moveAside(prepared.outputDir, previous?.id ?? 'unknown');
       if (moved) log(`training: ${same ? 'no complete checkpoint to resume from' : 'another configuration trained here'}; its output moved to ${moved}`);
     }
-    handle = await executor.submit({ runDir: prepared.runDir, command, env: prepared.env, gpus: prepared.gpus, nodes: prepared.nodes, ...(prepared.saveSignal ? { saveSignal: prepared.saveSignal } : {}), ...(options.slurm ? { slurm: options.slurm } : {}) });
-    handle = { ...handle, fingerprint: prepared.fingerprint };
-    await saveHandle(handle);
+    handle = await executor.submit({ runDir: prepared.runDir, command, env: prepared.env, gpus: prepared.gpus, nodes: prepared.nodes, fingerprint: prepared.fingerprint, ...(prepared.saveSignal ? { saveSignal: prepared.saveSignal } : {}), ...(options.slurm ? { slurm: options.slurm } : {}) });
   }
   const job = handle;
   let status: JobStatus = { state: 'pending' };
   const followed = await followTraining({
     logFile: prepared.logFile,
+    ...(options.run ? { metricsAfterStep: await lastLoggedStep(options.run) } : {}),
     done: async () => {
       status = await executor.status(job);
       return !isActive(status.state);

@@ -1,7 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { LlmIrError, writeFileAtomic } from '@llm-ir/core';
 
@@ -33,6 +34,8 @@ export interface JobSpec {
   saveSignal?: 'SIGABRT';
   /** SLURM: partition, time limit, CPUs, memory, extra #SBATCH lines. */
   slurm?: { partition?: string; time?: string; cpusPerTask?: number; mem?: string; extra?: string[] };
+  /** Recorded in the handle (see {@link JobHandle.fingerprint}). */
+  fingerprint?: string;
 }
 
 /** A submitted job, as saved in `<runDir>/job.json`. */
@@ -53,6 +56,8 @@ export interface JobHandle {
   saveSignal?: 'SIGABRT';
   /** What was submitted (set by the caller: `runTraining` keeps its configuration's fingerprint here). */
   fingerprint?: string;
+  /** Local and ssh: the token in the environment of every process of the job (how cancel finds torchrun's workers). */
+  token?: string;
 }
 
 /** Normalised job states (SLURM's are mapped onto these). */
@@ -107,7 +112,7 @@ export function diagnoseLog(text: string): string | undefined {
   if (/CUDA out of memory|torch\.(cuda\.)?OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED/i.test(text)) return 'cuda-oom';
   if (/"loss":\s*NaN|loss[=:]\s*nan|Loss is NaN|nan loss/i.test(text)) return 'nan-loss';
   if (/Some (specified arguments|keys) are not used by the HfArgumentParser/.test(text)) return 'unknown-config-key';
-  if (/Output directory .* already exists and is not empty/.test(text)) return 'output-dir-not-empty';
+  if (/Output directory (\(.*\) )?already exists and is not empty/.test(text)) return 'output-dir-not-empty';
   if (/NCCL (error|timeout)|ProcessGroupNCCL/i.test(text)) return 'nccl';
   if (/No such file or directory|FileNotFoundError/.test(text)) return 'missing-file';
   return undefined;
@@ -143,46 +148,70 @@ function q(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-// The local and ssh wrapper, the leader of the job's process group. It pins CUDA_VISIBLE_DEVICES to
-// LLM_IR_GPUS devices; starts the command through `sh -c 'trap "" ABRT; exec ...'` so that it
-// begins with SIGABRT ignored (inherited through exec): only processes that install a handler act on
-// it (LLaMA-Factory's LogCallback in the process that trains, callbacks.py `signal.signal(SIGABRT,
-// ...)`), while a torchrun launcher and LLaMA-Factory's launcher.py (no handler: the default action
-// kills them) stay up until their workers have saved. When the command ends it waits for every other
-// process of its group (torchrun workers) to end too, then records the exit code in exit.json.
+// The local and ssh wrapper, the leader of the job's process group.
+// - It pins CUDA_VISIBLE_DEVICES to LLM_IR_GPUS devices (the first of those it was given, else 0..n-1
+//   when nvidia-smi, if present, counts enough GPUs; an empty CUDA_VISIBLE_DEVICES means no GPU).
+// - It starts the command through `sh -c 'trap "" ABRT; exec ...'`, so that it begins with SIGABRT
+//   ignored (inherited through exec): only processes that install a handler act on it
+//   (LLaMA-Factory's LogCallback in each training process, callbacks.py `signal.signal(SIGABRT, ...)`),
+//   while LLaMA-Factory's launcher.py and torchrun (no handler: the default action kills them) stay
+//   up until their workers have saved.
+// - The job's processes are found by the token LLM_IR_JOB_TOKEN in their environment: torchrun starts
+//   each worker in a new session (torch/distributed/elastic/multiprocessing/subprocess_handler
+//   `_popen`: start_new_session=True) and orphans are re-parented, so neither the process group nor
+//   the parent chain finds them all.
+// - SIGUSR1 sends LLM_IR_SAVE_SIGNAL to every job process (cancel, first step), SIGUSR2 SIGKILLs them
+//   (cancel, for good), SIGTERM forwards SIGTERM to them.
+// - When the command ends it waits for the other job processes (not zombies; at most
+//   LLM_IR_DRAIN_MS, default 10 min), then records the exit code in exit.json.
 const WRAPPER = `
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
 const { readdirSync, readFileSync, writeFileSync, renameSync } = require('node:fs');
 const [cmd, ...args] = JSON.parse(process.argv[1]);
 const record = (o) => { writeFileSync('exit.json.tmp', JSON.stringify(o)); renameSync('exit.json.tmp', 'exit.json'); };
 const env = { ...process.env };
+const token = env.LLM_IR_JOB_TOKEN || '';
 const gpus = Number(env.LLM_IR_GPUS || 0);
+const refuse = (why) => { console.error('llm-ir: ' + why); record({ code: 2, error: 'gpus' }); process.exit(2); };
 if (gpus > 0) {
-  const given = (env.CUDA_VISIBLE_DEVICES || '').split(',').map((d) => d.trim()).filter(Boolean);
-  if (given.length > 0 && given.length < gpus) {
-    console.error('llm-ir: the job needs ' + gpus + ' GPUs but CUDA_VISIBLE_DEVICES=' + env.CUDA_VISIBLE_DEVICES + ' gives ' + given.length);
-    record({ code: 2, error: 'gpus' });
-    process.exit(2);
+  let devices;
+  if (env.CUDA_VISIBLE_DEVICES !== undefined) {
+    devices = env.CUDA_VISIBLE_DEVICES.split(',').map((d) => d.trim()).filter(Boolean);
+    if (devices.length < gpus) refuse('the job needs ' + gpus + ' GPUs but CUDA_VISIBLE_DEVICES="' + env.CUDA_VISIBLE_DEVICES + '" gives ' + devices.length);
+  } else {
+    let count;
+    try { count = execFileSync('nvidia-smi', ['-L'], { encoding: 'utf8' }).split('\\n').filter((l) => /^GPU \\d+/.test(l)).length; } catch {}
+    if (count !== undefined && count < gpus) refuse('the job needs ' + gpus + ' GPUs but nvidia-smi lists ' + count);
+    devices = Array.from({ length: gpus }, (_, i) => String(i));
   }
-  env.CUDA_VISIBLE_DEVICES = (given.length ? given : Array.from({ length: gpus }, (_, i) => String(i))).slice(0, gpus).join(',');
+  env.CUDA_VISIBLE_DEVICES = devices.slice(0, gpus).join(',');
 }
-const others = () => {
-  try {
-    return readdirSync('/proc').filter((d) => /^\\d+$/.test(d) && Number(d) !== process.pid).some((d) => {
-      try {
-        const stat = readFileSync('/proc/' + d + '/stat', 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === process.pid;
-      } catch { return false; }
-    });
-  } catch { return false; }
+const needle = 'LLM_IR_JOB_TOKEN=' + token;
+const members = () => {
+  if (!token) return [];
+  const out = [];
+  let pids = [];
+  try { pids = readdirSync('/proc').filter((d) => /^\\d+$/.test(d) && Number(d) !== process.pid); } catch { return out; }
+  for (const d of pids) {
+    try {
+      const stat = readFileSync('/proc/' + d + '/stat', 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] === 'Z') continue;
+      if (readFileSync('/proc/' + d + '/environ', 'utf8').split('\\0').includes(needle)) out.push(Number(d));
+    } catch {}
+  }
+  return out;
 };
-process.on('SIGABRT', () => {});
+const signalAll = (sig) => { for (const pid of members()) { try { process.kill(pid, sig); } catch {} } };
 let child;
-process.on('SIGTERM', () => { if (child) child.kill('SIGTERM'); });
+process.on('SIGABRT', () => {});
+process.on('SIGUSR1', () => { if (env.LLM_IR_SAVE_SIGNAL) signalAll(env.LLM_IR_SAVE_SIGNAL); });
+process.on('SIGUSR2', () => signalAll('SIGKILL'));
+process.on('SIGTERM', () => signalAll('SIGTERM'));
 const start = () => {
   child = spawn('/bin/sh', ['-c', 'trap "" ABRT; exec "$@"', 'sh', cmd, ...args], { stdio: 'inherit', env });
   child.on('exit', async (code, signal) => {
-    while (others()) await new Promise((r) => setTimeout(r, 100));
+    const until = Date.now() + Number(env.LLM_IR_DRAIN_MS || 600000);
+    while (members().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     record(code === 127 ? { code: 127, error: 'command not found: ' + cmd } : { code: code === null ? 128 : code, signal });
     process.exit(code === null ? 1 : code);
   });
@@ -193,6 +222,37 @@ if (env.NPROC_PER_NODE && !env.MASTER_PORT) {
   probe.listen(0, '127.0.0.1', () => { env.MASTER_PORT = String(probe.address().port); probe.close(start); });
 } else start();
 `;
+
+/** The wrapper's environment: the job token, the save signal, the GPU count. */
+function wrapperEnv(spec: JobSpec, token: string): Record<string, string> {
+  return { ...spec.env, LLM_IR_JOB_TOKEN: token, ...(spec.saveSignal ? { LLM_IR_SAVE_SIGNAL: spec.saveSignal } : {}), ...(spec.gpus ? { LLM_IR_GPUS: String(spec.gpus) } : {}) };
+}
+
+/**
+ * The processes of a local job still alive: every process whose environment carries the job's
+ * token (see the wrapper above), zombies left out. Linux only (reads /proc); elsewhere none.
+ */
+export function jobProcesses(handle: Pick<JobHandle, 'token'>): number[] {
+  if (!handle.token) return [];
+  const needle = `LLM_IR_JOB_TOKEN=${handle.token}`;
+  const out: number[] = [];
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const d of pids) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] === 'Z') continue;
+      if (readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(needle)) out.push(Number(d));
+    } catch {
+      // gone or not ours
+    }
+  }
+  return out;
+}
 
 function processAlive(pid: number): boolean {
   try {
@@ -250,11 +310,11 @@ export function localExecutor(): Executor {
       await mkdir(runDir, { recursive: true });
       for (const stale of ['exit.json', 'cancelled']) await rm(join(runDir, stale), { force: true });
       const log = openSync(join(runDir, 'train.log'), 'a');
-      const env = { ...process.env, ...spec.env, ...(spec.gpus ? { LLM_IR_GPUS: String(spec.gpus) } : {}) };
-      const child = spawn(process.execPath, ['-e', WRAPPER, JSON.stringify(spec.command)], { cwd: runDir, env, detached: true, stdio: ['ignore', log, log] });
+      const token = randomBytes(12).toString('hex');
+      const child = spawn(process.execPath, ['-e', WRAPPER, JSON.stringify(spec.command)], { cwd: runDir, env: { ...process.env, ...wrapperEnv(spec, token) }, detached: true, stdio: ['ignore', log, log] });
       child.unref();
       const ticks = startTicksOf(child.pid!);
-      const handle: JobHandle = { executor: 'local', id: String(child.pid), runDir, submittedAt: new Date().toISOString(), ...(ticks !== undefined ? { startTicks: ticks } : {}), ...(spec.saveSignal ? { saveSignal: spec.saveSignal } : {}) };
+      const handle: JobHandle = { executor: 'local', id: String(child.pid), runDir, submittedAt: new Date().toISOString(), token, ...(ticks !== undefined ? { startTicks: ticks } : {}), ...(spec.saveSignal ? { saveSignal: spec.saveSignal } : {}), ...(spec.fingerprint ? { fingerprint: spec.fingerprint } : {}) };
       await saveHandle(handle);
       return handle;
     },
@@ -267,25 +327,40 @@ export function localExecutor(): Executor {
     },
     logs: (handle, o = {}) => tailFile(join(handle.runDir, 'train.log'), o.tail ?? 100),
     async cancel(handle, o = {}) {
-      await writeFile(join(handle.runDir, 'cancelled'), new Date().toISOString());
-      if (!jobAlive(handle)) return;
-      const pgid = -Number(handle.id);
       const exited = () => existsSync(join(handle.runDir, 'exit.json'));
-      if (handle.saveSignal) {
-        // the whole group gets it; the wrapper and launchers ignore it, the training process saves
-        try {
-          process.kill(pgid, handle.saveSignal);
-        } catch {
-          return;
-        }
+      if (exited()) return; // it ended: nothing to cancel, and its state stays what it was
+      const pid = Number(handle.id);
+      const alive = jobAlive(handle);
+      if (!alive && jobProcesses(handle).length === 0) return;
+      await writeFile(join(handle.runDir, 'cancelled'), new Date().toISOString());
+      if (alive && handle.saveSignal) {
+        // asked again at every poll: a trainer still loading its model has no handler yet
         const deadline = Date.now() + (o.graceMs ?? 120_000);
-        while (Date.now() < deadline && !exited()) await sleep(o.pollMs ?? 100);
+        while (Date.now() < deadline && !exited() && jobAlive(handle)) {
+          try {
+            process.kill(pid, 'SIGUSR1');
+          } catch {
+            break;
+          }
+          await sleep(o.pollMs ?? 500);
+        }
         if (exited()) return;
       }
-      try {
-        process.kill(pgid, 'SIGKILL');
-      } catch {
-        // already gone
+      if (jobAlive(handle)) {
+        try {
+          process.kill(pid, 'SIGUSR2');
+        } catch {
+          // gone
+        }
+        for (let i = 0; i < 100 && jobAlive(handle) && !exited(); i++) await sleep(50);
+      }
+      // the wrapper itself was killed: its processes are found by their token
+      for (const p of [...jobProcesses(handle), ...(jobAlive(handle) ? [pid] : [])]) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          // gone
+        }
       }
       for (let i = 0; i < 100 && jobAlive(handle); i++) await sleep(50);
     },
@@ -293,17 +368,30 @@ export function localExecutor(): Executor {
 }
 
 /**
+ * The executor that can follow a recorded job: `preferred` when it is of the job's kind, else a
+ * default one of that kind (ssh: the host and folder the handle names).
+ */
+export function executorForHandle(handle: JobHandle, preferred?: Executor): Executor {
+  if (preferred && preferred.kind === handle.executor) return preferred;
+  if (handle.executor === 'local') return localExecutor();
+  if (handle.executor === 'slurm') return slurmExecutor();
+  if (!handle.remote) throw new LlmIrError({ code: 'io', message: `job.json of ${handle.runDir} names an ssh job without its host`, file: handle.runDir });
+  return sshExecutor({ host: handle.remote.host, remoteDir: dirname(handle.remote.dir) });
+}
+
+/**
  * SLURM's job state words mapped onto {@link JobState} (squeue(1) "JOB STATE CODES", sacct(1) "JOB
  * STATE CODES", src/common/slurm_protocol_defs.c `job_state_string`): queued and held states are
- * pending (EXPEDITING, SLURM 25.11+: a requeued job eligible again at once; REVOKED: a federated
- * sibling withdrawn because another cluster runs the job), SPECIAL_EXIT (requeued and held after an
- * exit value the site marks) is failed, LAUNCH_FAILED and BOOT_FAIL are node failures. A `CANCELLED by
- * <uid>` suffix (sacct) and `+` are read past.
+ * pending (EXPEDITING, SLURM 25.11+: a requeued job eligible again at once); SPECIAL_EXIT (requeued and
+ * held after an exit value the site marks: it waits for `scontrol release`) and REVOKED (a federated
+ * sibling withdrawn because another cluster runs the job: follow it there with `-M`) are failed here,
+ * with the reason saying so; LAUNCH_FAILED and BOOT_FAIL are node failures. A `CANCELLED by <uid>`
+ * suffix (sacct) and `+` are read past.
  */
 export function mapSlurmState(raw: string, exitCode = '0:0'): JobState {
   const s = raw.trim().split(/\s+/)[0]!.replace(/\+$/, '');
   switch (s) {
-    case 'PENDING': case 'CONFIGURING': case 'REQUEUED': case 'REQUEUE_HOLD': case 'REQUEUE_FED': case 'RESV_DEL_HOLD': case 'SUSPENDED': case 'EXPEDITING': case 'REVOKED':
+    case 'PENDING': case 'CONFIGURING': case 'REQUEUED': case 'REQUEUE_HOLD': case 'REQUEUE_FED': case 'RESV_DEL_HOLD': case 'SUSPENDED': case 'EXPEDITING':
       return 'pending';
     case 'RUNNING': case 'COMPLETING': case 'STAGE_OUT': case 'SIGNALING': case 'RESIZING': case 'STOPPED': case 'UPDATE_DB': case 'POWER_UP_NODE':
       return 'running';
@@ -319,7 +407,7 @@ export function mapSlurmState(raw: string, exitCode = '0:0'): JobState {
       return 'preempted';
     case 'NODE_FAIL': case 'BOOT_FAIL': case 'LAUNCH_FAILED':
       return 'node-fail';
-    case 'SPECIAL_EXIT': case 'FAILED':
+    case 'SPECIAL_EXIT': case 'REVOKED': case 'FAILED':
     default:
       return 'failed';
   }
@@ -363,7 +451,8 @@ export function sbatchScript(spec: JobSpec): string {
     ...env,
     'export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" 2>/dev/null | head -n1 || hostname)',
     'export MASTER_PORT=${MASTER_PORT:-$((15000 + SLURM_JOB_ID % 15000))}',
-    `srun --kill-on-bad-exit=1 bash -c ${q(step)}`,
+    // srun of SLURM 22.05-23.02 does not inherit --cpus-per-task from the allocation
+    `srun --kill-on-bad-exit=1 \${SLURM_CPUS_PER_TASK:+--cpus-per-task=$SLURM_CPUS_PER_TASK} bash -c ${q(step)}`,
     '',
   ].join('\n');
 }
@@ -406,7 +495,8 @@ export function slurmExecutor(options: { sbatch?: string; squeue?: string; sacct
   };
   const status = async (handle: JobHandle): Promise<JobStatus> => {
     const queued = (await pexec(bin.squeue, ['-j', handle.id, '-h', '-o', '%T']).catch(() => ({ stdout: '' }))).stdout.trim();
-    if (queued) return { state: mapSlurmState(queued), raw: queued };
+    // squeue lists finished jobs too under SQUEUE_STATES=all: only a live state is taken from it
+    if (queued && isActive(mapSlurmState(queued))) return { state: mapSlurmState(queued), raw: queued };
     const { state, exit, source } = await finished(handle);
     if (source === 'none') return { state: 'failed', raw: state, reason: `unknown: job ${handle.id} is neither in squeue, sacct nor scontrol (accounting disabled and purged after MinJobAge?)` };
     const mapped = mapSlurmState(state, exit);
@@ -416,7 +506,8 @@ export function slurmExecutor(options: { sbatch?: string; squeue?: string; sacct
       const reason = diagnoseLog(await tailFile(await logFile(handle), 200));
       return { state: reason === 'cuda-oom' ? 'out-of-memory' : 'failed', exitCode: code, raw: state, ...(reason ? { reason } : {}) };
     }
-    return { state: mapped, exitCode: code, raw: state, ...(mapped !== 'succeeded' && !isActive(mapped) ? { reason: state } : {}) };
+    const hint = state.startsWith('SPECIAL_EXIT') ? ' (held in the queue: scontrol release it to run again, or scancel it)' : state.startsWith('REVOKED') ? ' (the job runs on another cluster of the federation: follow it there with -M)' : '';
+    return { state: mapped, exitCode: code, raw: state, ...(mapped !== 'succeeded' && !isActive(mapped) ? { reason: `${state}${hint}` } : {}) };
   };
   return {
     kind: 'slurm',
@@ -434,22 +525,28 @@ export function slurmExecutor(options: { sbatch?: string; squeue?: string; sacct
       }
       const id = out.trim().split(';')[0]!;
       if (!/^\d+(_\d+)?$/.test(id)) throw new LlmIrError({ code: 'submit-failed', message: `sbatch printed no job id: ${JSON.stringify(out)}` });
-      const handle: JobHandle = { executor: 'slurm', id, runDir, submittedAt: new Date().toISOString(), ...(spec.saveSignal ? { saveSignal: spec.saveSignal } : {}) };
+      const handle: JobHandle = { executor: 'slurm', id, runDir, submittedAt: new Date().toISOString(), ...(spec.saveSignal ? { saveSignal: spec.saveSignal } : {}), ...(spec.fingerprint ? { fingerprint: spec.fingerprint } : {}) };
       await saveHandle(handle);
       return handle;
     },
     status,
     logs: async (handle, o = {}) => tailFile(await logFile(handle), o.tail ?? 100),
     async cancel(handle, o = {}) {
+      const now = await status(handle);
+      if (!isActive(now.state)) return; // it ended: nothing to cancel, and its state stays what it was
       await writeFile(join(handle.runDir, 'cancelled'), new Date().toISOString());
-      if (handle.saveSignal) {
+      if (handle.saveSignal && now.state === 'running') {
         // reaches the srun step (the trainer), not the batch shell (scancel(1) --signal without --batch);
-        // the job then ends by itself once the model is saved: wait for that before the hard cancel
-        await pexec(bin.scancel, [`--signal=${handle.saveSignal.replace(/^SIG/, '')}`, handle.id]).catch(() => undefined);
+        // the job then ends by itself once the model is saved. Sent again at every poll: before srun
+        // has made its step, or while the trainer loads its model, there is nothing to receive it
         const deadline = Date.now() + (o.graceMs ?? 120_000);
-        while (Date.now() < deadline && isActive((await status(handle)).state)) await sleep(o.pollMs ?? 1000);
-        if (!isActive((await status(handle)).state)) return;
+        while (Date.now() < deadline) {
+          await pexec(bin.scancel, [`--signal=${handle.saveSignal.replace(/^SIG/, '')}`, handle.id]).catch(() => undefined);
+          await sleep(o.pollMs ?? 1000);
+          if (!isActive((await status(handle)).state)) return;
+        }
       }
+      // a pending job takes no signal but SIGKILL (job_mgr.c: "Job can not be altered now"): cancel it at once
       await pexec(bin.scancel, [handle.id]).catch(() => undefined);
     },
   };
@@ -474,11 +571,12 @@ export function sshExecutor(options: { host: string; remoteDir: string; ssh?: st
       const dir = `${options.remoteDir.replace(/\/$/, '')}/${basename(runDir)}`;
       await run(`mkdir -p ${q(dir)} && rm -f ${q(`${dir}/exit.json`)} ${q(`${dir}/cancelled`)}`);
       await pexec(rsync, ['-az', `${runDir}/`, `${options.host}:${dir}/`]);
-      const env = Object.entries({ ...spec.env, ...(spec.gpus ? { LLM_IR_GPUS: String(spec.gpus) } : {}) }).map(([k, v]) => `${k}=${q(v)}`).join(' ');
+      const token = randomBytes(12).toString('hex');
+      const env = Object.entries(wrapperEnv(spec, token)).map(([k, v]) => `${k}=${q(v)}`).join(' ');
       // setsid: the wrapper leads its own process group there, as it does locally
       const pid = (await run(`cd ${q(dir)} && ${env} nohup setsid ${node} -e ${q(WRAPPER)} ${q(JSON.stringify(spec.command))} > train.log 2>&1 < /dev/null & echo $!`)).trim();
       if (!/^\d+$/.test(pid)) throw new LlmIrError({ code: 'submit-failed', message: `remote start printed no pid: ${JSON.stringify(pid)}` });
-      const handle: JobHandle = { executor: 'ssh', id: pid, runDir, remote: { host: options.host, dir }, submittedAt: new Date().toISOString(), ...(spec.saveSignal ? { saveSignal: spec.saveSignal } : {}) };
+      const handle: JobHandle = { executor: 'ssh', id: pid, runDir, remote: { host: options.host, dir }, submittedAt: new Date().toISOString(), token, ...(spec.saveSignal ? { saveSignal: spec.saveSignal } : {}), ...(spec.fingerprint ? { fingerprint: spec.fingerprint } : {}) };
       await saveHandle(handle);
       return handle;
     },
@@ -497,13 +595,20 @@ export function sshExecutor(options: { host: string; remoteDir: string; ssh?: st
     logs: (handle, o = {}) => run(`tail -n ${o.tail ?? 100} ${q(`${remoteOf(handle)}/train.log`)}`),
     async cancel(handle, o = {}) {
       const dir = remoteOf(handle);
-      const signal = handle.saveSignal ? handle.saveSignal.replace(/^SIG/, '') : 'KILL';
-      await run(`touch ${q(`${dir}/cancelled`)} && kill -${signal} -- -${handle.id} 2>/dev/null || true`).catch(() => undefined);
-      if (!handle.saveSignal) return;
-      const deadline = Date.now() + (o.graceMs ?? 120_000);
       const ended = async () => (await run(`test -e ${q(`${dir}/exit.json`)} && echo yes || echo no`)).trim() === 'yes';
-      while (Date.now() < deadline && !(await ended())) await sleep(o.pollMs ?? 1000);
-      if (!(await ended())) await run(`kill -KILL -- -${handle.id} 2>/dev/null || true`).catch(() => undefined);
+      const alive = async () => (await run(`kill -0 ${handle.id} 2>/dev/null && echo yes || echo no`)).trim() === 'yes';
+      if ((await ended()) || !(await alive())) return;
+      await run(`touch ${q(`${dir}/cancelled`)}`);
+      // the remote wrapper passes SIGUSR1 on as the save signal and SIGUSR2 as SIGKILL to every process of the job
+      if (handle.saveSignal) {
+        const deadline = Date.now() + (o.graceMs ?? 120_000);
+        while (Date.now() < deadline && !(await ended())) {
+          await run(`kill -USR1 ${handle.id} 2>/dev/null || true`);
+          await sleep(o.pollMs ?? 1000);
+        }
+        if (await ended()) return;
+      }
+      await run(`kill -USR2 ${handle.id} 2>/dev/null || true`);
     },
     async fetch(handle) {
       await pexec(rsync, ['-az', `${options.host}:${remoteOf(handle)}/`, `${handle.runDir}/`]);

@@ -4,7 +4,7 @@ export { exportLlamaFactory, llamaFactoryConfig, toShareGpt, stepsPerEpoch, LLAM
 export type { ShareGptRow, LlamaFactoryExport } from './llamafactory.ts';
 export { exportSwift } from './swift.ts';
 export type { SwiftExportOptions } from './swift.ts';
-export { localExecutor, slurmExecutor, sshExecutor, sbatchScript, mapSlurmState, diagnoseLog, loadHandle, saveHandle, isActive } from './executors.ts';
+export { localExecutor, slurmExecutor, sshExecutor, sbatchScript, mapSlurmState, diagnoseLog, loadHandle, saveHandle, isActive, executorForHandle, jobProcesses } from './executors.ts';
 export type { Executor, JobSpec, JobHandle, JobState, JobStatus } from './executors.ts';
 export { followTraining, discoverCheckpoints, lastCompleteCheckpoint, parseTrainLogLine, parseDuration } from './monitor.ts';
 export type { TrainLogEntry, Checkpoint, FollowOptions } from './monitor.ts';

@@ -113,14 +113,17 @@ export interface LlamaFactoryExport {
   command: string[];
   /** Environment the command needs. */
   env: Record<string, string>;
+  /** The YAML and the dataset as written (or, with `write: false`, as they would be). */
+  contents: { config: string; data: string };
 }
 
 /**
  * Writes a LLaMA-Factory run into `runDir`: `data/<name>.json` (sharegpt rows), `data/dataset_info.json`,
  * `train.yaml`, and returns the command `llamafactory-cli train train.yaml` with its environment.
  * Every file is written atomically; images are referenced by absolute path after being checked.
+ * With `write: false` nothing is written (what would be is returned in `contents`).
  */
-export async function exportLlamaFactory(samples: readonly Sample[], arm: ArmConfig, options: { runDir: string; imagesDir: string; rationales?: ReadonlyMap<string, string>; name?: string }): Promise<LlamaFactoryExport> {
+export async function exportLlamaFactory(samples: readonly Sample[], arm: ArmConfig, options: { runDir: string; imagesDir: string; rationales?: ReadonlyMap<string, string>; name?: string; write?: boolean }): Promise<LlamaFactoryExport> {
   const runDir = resolve(options.runDir);
   if (/\s/.test(runDir)) {
     // LLaMA-Factory 0.9.x launcher.py rebuilds the torchrun command with `" ".join(sys.argv[1:])` and
@@ -136,7 +139,9 @@ export async function exportLlamaFactory(samples: readonly Sample[], arm: ArmCon
     const rationale = options.rationales?.get(s.id);
     rows.push(toShareGpt(s, { imagesDir: options.imagesDir, ...(rationale ? { rationale } : {}) }));
   }
-  await writeFileAtomic(join(datasetDir, `${name}.json`), JSON.stringify(rows, null, 1));
+  const data = JSON.stringify(rows, null, 1);
+  const write = options.write ?? true;
+  if (write) await writeFileAtomic(join(datasetDir, `${name}.json`), data);
   const info = {
     [name]: {
       file_name: `${name}.json`,
@@ -145,14 +150,15 @@ export async function exportLlamaFactory(samples: readonly Sample[], arm: ArmCon
       tags: { role_tag: 'role', content_tag: 'content', user_tag: 'user', assistant_tag: 'assistant', system_tag: 'system' },
     },
   };
-  await writeFileAtomic(join(datasetDir, 'dataset_info.json'), `${JSON.stringify(info, null, 2)}\n`);
+  if (write) await writeFileAtomic(join(datasetDir, 'dataset_info.json'), `${JSON.stringify(info, null, 2)}\n`);
   const config = llamaFactoryConfig(arm, { dataset: name, datasetDir, outputDir, rows: rows.length });
   const configPath = join(runDir, 'train.yaml');
-  await writeFileAtomic(configPath, stringify(config));
+  const yaml = stringify(config);
+  if (write) await writeFileAtomic(configPath, yaml);
   // LLAMABOARD_ENABLED: LogCallback saves and stops on SIGABRT (callbacks.py `_set_abort`). The GPU count
   // is pinned (launcher.py starts torchrun on every visible GPU when more than one is visible, with
   // NPROC_PER_NODE defaulting to the device count): CUDA_VISIBLE_DEVICES by the executor, the rest here.
   const env: Record<string, string> = { LLAMABOARD_ENABLED: '1', LLAMABOARD_WORKDIR: outputDir, NPROC_PER_NODE: String(arm.train.gpus), NNODES: String(arm.train.nodes ?? 1) };
   if (worldSize(arm) > 1 || arm.train.deepspeed) env['FORCE_TORCHRUN'] = '1';
-  return { configPath, datasetDir, outputDir, rows: rows.length, stepsPerEpoch: stepsPerEpoch(rows.length, arm), command: ['llamafactory-cli', 'train', configPath], env };
+  return { configPath, datasetDir, outputDir, rows: rows.length, stepsPerEpoch: stepsPerEpoch(rows.length, arm), command: ['llamafactory-cli', 'train', configPath], env, contents: { config: yaml, data } };
 }

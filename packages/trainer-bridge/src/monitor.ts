@@ -40,6 +40,13 @@ export function parseDuration(text: unknown): number | undefined {
   return undefined;
 }
 
+/** NaN / Infinity / -Infinity written by Python's json (read back as strings). */
+function nonFinite(v: unknown): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  const t = v.trim().toLowerCase();
+  return t === 'nan' ? Number.NaN : t === 'infinity' || t === 'inf' ? Number.POSITIVE_INFINITY : t === '-infinity' || t === '-inf' ? Number.NEGATIVE_INFINITY : undefined;
+}
+
 /** Normalises a LLaMA-Factory or ms-swift log object (unknown shapes give undefined). */
 export function parseTrainLogLine(o: Record<string, unknown>): TrainLogEntry | undefined {
   const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
@@ -48,7 +55,7 @@ export function parseTrainLogLine(o: Record<string, unknown>): TrainLogEntry | u
     const set = <K extends keyof TrainLogEntry>(k: K, v: TrainLogEntry[K] | undefined) => v !== undefined && (e[k] = v);
     set('totalSteps', num(o['total_steps']));
     set('epoch', num(o['epoch']));
-    set('loss', typeof o['loss'] === 'string' && o['loss'].toLowerCase() === 'nan' ? Number.NaN : num(o['loss']));
+    set('loss', nonFinite(o['loss']) ?? num(o['loss']));
     set('lr', num(o['lr']));
     set('evalLoss', num(o['eval_loss']));
     set('etaSeconds', parseDuration(o['remaining_time']));
@@ -59,7 +66,7 @@ export function parseTrainLogLine(o: Record<string, unknown>): TrainLogEntry | u
     const [step, total] = gs.split('/').map(Number);
     const e: TrainLogEntry = { step: step ?? 0, totalSteps: total ?? 0 };
     if (num(o['epoch']) !== undefined) e.epoch = num(o['epoch'])!;
-    if (o['loss'] !== undefined) e.loss = num(o['loss']) ?? Number.NaN;
+    if (o['loss'] !== undefined) e.loss = nonFinite(o['loss']) ?? num(o['loss']) ?? Number.NaN;
     if (num(o['learning_rate']) !== undefined) e.lr = num(o['learning_rate'])!;
     if (num(o['eval_loss']) !== undefined) e.evalLoss = num(o['eval_loss'])!;
     const eta = parseDuration(o['remaining_time']);
@@ -100,6 +107,8 @@ export interface FollowOptions {
   onEntry?: (e: TrainLogEntry) => void;
   /** Appends loss / lr / eval_loss to the run's metrics.jsonl. */
   run?: RunRecord;
+  /** Steps up to this one are already in the run's metrics (a rerun following the same log): not appended again. @default 0 */
+  metricsAfterStep?: number;
   /** Poll interval. @default 1000 */
   intervalMs?: number;
   /** Cancels following (not the job). */
@@ -122,18 +131,19 @@ export async function followTraining(options: FollowOptions): Promise<{ entries:
     for (const line of r.lines) {
       let o: Record<string, unknown>;
       try {
-        o = JSON.parse(line.replace(/\bNaN\b/g, '"NaN"')) as Record<string, unknown>;
+        // Python's json.dumps writes NaN, Infinity and -Infinity as they are
+        o = JSON.parse(line.replace(/(?<![\w"])(-?Infinity|NaN)(?![\w"])/g, '"$1"')) as Record<string, unknown>;
       } catch {
         continue;
       }
       const e = parseTrainLogLine(o);
       if (!e) continue;
       entries.push(e);
-      if (e.loss !== undefined && Number.isNaN(e.loss)) nanLoss = true;
+      if (e.loss !== undefined && !Number.isFinite(e.loss)) nanLoss = true;
       progress ??= startProgress('train', options.onProgress, e.totalSteps ? { total: e.totalSteps, unit: 'step' } : { unit: 'step' });
       progress.advance(Math.max(0, e.step - progress.completed));
       options.onEntry?.(e);
-      if (options.run) {
+      if (options.run && e.step > (options.metricsAfterStep ?? 0)) {
         for (const [name, value] of [['loss', e.loss], ['lr', e.lr], ['eval_loss', e.evalLoss]] as const) {
           if (value !== undefined && Number.isFinite(value)) await options.run.logMetric({ name, value, step: e.step, ...(e.epoch !== undefined ? { epoch: e.epoch } : {}) });
         }

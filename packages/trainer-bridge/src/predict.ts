@@ -17,7 +17,7 @@ export interface PredictOptions {
   /**
    * Label constraint. `auto` reads the server's `GET /version`: vLLM >= 0.10.2 gets
    * `structured_outputs: {choice}`, older vLLM the legacy `guided_choice` (vLLM 0.12 removed it: such
-   * a request is answered 200, unconstrained, with only a warning in the server's log); a server
+   * a request is answered 200, unconstrained, with at most a debug-level line in the server's log); a server
    * without `/version` gets `structured_outputs`. `none` for servers that take neither (e.g.
    * `llamafactory-cli api`). @default 'auto'
    */
@@ -74,8 +74,8 @@ export async function predictWithEndpoint(samples: readonly Sample[], options: P
 }
 
 /**
- * The version a vLLM server reports (`GET /version` beside `/v1`, vllm/entrypoints/openai/api_server.py
- * `show_version`: `{"version": "0.12.0"}`), or undefined for servers without that route.
+ * The version a vLLM server reports (`GET /version` beside `/v1`: vllm/entrypoints/serve/instrumentator/basic.py
+ * `show_version`, formerly in openai/api_server.py: `{"version": "0.12.0"}`), or undefined for servers without that route.
  */
 export async function vllmVersion(baseURL: string, options: { timeoutMs?: number } = {}): Promise<string | undefined> {
   const root = baseURL.replace(/\/+$/, '').replace(/\/v1$/, '');

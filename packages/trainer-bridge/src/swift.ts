@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { checkImage, labelSetOf, LlmIrError, writeJsonl, type Sample } from '@llm-ir/core';
+import { checkImage, labelSetOf, LlmIrError, toJsonl, writeFileAtomic, type Sample } from '@llm-ir/core';
 import type { ArmConfig } from './arm.ts';
 import { stepsPerEpoch, toShareGpt } from './llamafactory.ts';
 
@@ -13,13 +13,15 @@ export interface SwiftExportOptions {
   seqCls?: boolean;
   /** ms-swift 4.1+ names the tuner `--tuner_type`; 3.x / 4.0 use `--train_type`. @default '4.1' */
   swiftVersion?: '4.1' | '4.0' | '3';
+  /** Write the dataset (false: only compute it, e.g. while a job of this folder still runs). @default true */
+  write?: boolean;
 }
 
 /**
  * Writes an ms-swift run: `train.jsonl` (`messages` + absolute `images`; with `seqCls` a `label`
  * index instead of the assistant turn) and the `swift sft` arguments (current names, `--use_hf true`).
  */
-export async function exportSwift(samples: readonly Sample[], arm: ArmConfig, options: SwiftExportOptions): Promise<{ dataset: string; outputDir: string; command: string[]; env: Record<string, string>; rows: number; stepsPerEpoch: number }> {
+export async function exportSwift(samples: readonly Sample[], arm: ArmConfig, options: SwiftExportOptions): Promise<{ dataset: string; outputDir: string; command: string[]; env: Record<string, string>; rows: number; stepsPerEpoch: number; contents: { data: string } }> {
   const runDir = resolve(options.runDir);
   const dataset = join(runDir, 'train.jsonl');
   const outputDir = join(runDir, 'out');
@@ -35,7 +37,8 @@ export async function exportSwift(samples: readonly Sample[], arm: ArmConfig, op
     const r = toShareGpt(s, { imagesDir: options.imagesDir });
     rows.push(options.seqCls ? { messages: r.messages.filter((m) => m.role !== 'assistant'), images: r.images, label: labelSetOf(s.task).indexOf(s.label!) } : r);
   }
-  await writeJsonl(dataset, rows);
+  const data = toJsonl(rows);
+  if (options.write ?? true) await writeFileAtomic(dataset, data);
   const perEpoch = stepsPerEpoch(rows.length, arm);
   const tuner = (options.swiftVersion ?? '4.1') === '4.1' ? '--tuner_type' : '--train_type';
   const command = [
@@ -61,5 +64,5 @@ export async function exportSwift(samples: readonly Sample[], arm: ArmConfig, op
   // swift/cli/main.py: torchrun only when NPROC_PER_NODE or NNODES is set, else one process that
   // spreads the model over every visible GPU; the executor pins CUDA_VISIBLE_DEVICES to the arm's GPUs
   const env: Record<string, string> = { MAX_PIXELS: String(arm.train.imageMaxPixels), NPROC_PER_NODE: String(arm.train.gpus), NNODES: String(arm.train.nodes ?? 1) };
-  return { dataset, outputDir, command, env, rows: rows.length, stepsPerEpoch: perEpoch };
+  return { dataset, outputDir, command, env, rows: rows.length, stepsPerEpoch: perEpoch, contents: { data } };
 }

@@ -7,11 +7,11 @@ import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { Sample } from '@llm-ir/core';
+import { createRunRecord, type Sample } from '@llm-ir/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PAPER_ARMS, resolveArm, type ArmConfig } from './arm.ts';
 import { prepareTraining, runTraining, TrainingRunError } from './bridge.ts';
-import { isActive, loadHandle, localExecutor, mapSlurmState, sbatchScript, slurmExecutor, type Executor, type JobHandle } from './executors.ts';
+import { diagnoseLog, isActive, jobProcesses, loadHandle, localExecutor, mapSlurmState, sbatchScript, slurmExecutor, type Executor, type JobHandle } from './executors.ts';
 import { discoverCheckpoints, parseDuration, parseTrainLogLine } from './monitor.ts';
 import { constraintForVllm, maxImagesPerRow, predictWithEndpoint, startServer, vllmServeCommand } from './predict.ts';
 import { exportSwift } from './swift.ts';
@@ -56,6 +56,17 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The machine dies: every process of a local job, torchrun's workers in their own sessions included. */
+function killJob(handle: JobHandle): void {
+  for (const pid of [Number(handle.id), ...jobProcesses(handle)]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
 async function waitForEnd(executor: Executor, handle: JobHandle): Promise<void> {
   await until(async () => !isActive((await executor.status(handle)).state));
 }
@@ -92,8 +103,8 @@ describe('1. one GPU count, honoured everywhere', () => {
     expect(swift.stepsPerEpoch).toBe(2);
   }, 60_000);
 
-  it('SLURM asks for the arm\'s GPUs and pins CUDA_VISIBLE_DEVICES to them', async () => {
-    const dir = await fakeEnv({ FAKE_GPUS: '8' });
+  it('SLURM asks for the arm\'s GPUs and pins CUDA_VISIBLE_DEVICES to them (on a site whose jobs see every GPU of the node too)', async () => {
+    const dir = await fakeEnv({ FAKE_GPUS: '8', FAKE_SLURM_NODE_CUDA: '0,1,2,3,4,5,6,7' });
     const prepared = await prepareTraining({ backend: 'llamafactory', arm: arm(2), samples: [...rows, ...rows.map((r) => ({ ...r, id: `${r.id}-b` }))], imagesDir: IMAGES, runDir: join(dir, 'run') });
     const r = await runTraining(prepared, slurmExecutor(), { pollMs: 50 });
     const script = await readFile(join(dir, 'run', 'train.sbatch'), 'utf8');
@@ -102,6 +113,17 @@ describe('1. one GPU count, honoured everywhere', () => {
     const log = await readFile(join(dir, 'run', `run-${r.handle.id}.out`), 'utf8');
     expect(log).toContain('World size = 2');
     expect(log).toContain('CUDA devices = 0,1\n');
+  }, 60_000);
+
+  it('refuses to start when the GPUs are not there (CUDA_VISIBLE_DEVICES too short or empty; torchrun past the visible devices fails)', async () => {
+    const dir = await fakeEnv({ CUDA_VISIBLE_DEVICES: '' });
+    const prepared = await prepareTraining({ backend: 'llamafactory', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir: join(dir, 'run') });
+    await expect(runTraining(prepared, localExecutor(), { pollMs: 50 })).rejects.toMatchObject({ message: expect.stringContaining('gpus-unavailable') });
+    process.env['CUDA_VISIBLE_DEVICES'] = '3';
+    const two = await prepareTraining({ backend: 'llamafactory', arm: arm(2), samples: rows, imagesDir: IMAGES, runDir: join(dir, 'two') });
+    const e = await runTraining(two, localExecutor(), { pollMs: 50 }).catch((x: unknown) => x as TrainingRunError);
+    expect(e).toMatchObject({ message: expect.stringContaining('gpus-unavailable') });
+    expect((e as TrainingRunError).logTail).toContain('needs 2 GPUs but CUDA_VISIBLE_DEVICES="3" gives 1');
   }, 60_000);
 
   it('refuses a LLaMA-Factory run folder with white space (the launcher splits the config path)', async () => {
@@ -136,6 +158,19 @@ describe('2. failures detected as the real tools report them', () => {
   }, 60_000);
 });
 
+describe('2b. every non-finite loss, and the refusal of a used output folder', () => {
+  it('an inf loss (logged as Infinity by Python) fails the run like NaN', async () => {
+    const dir = await fakeEnv({ FAKE_LMF_FAIL: 'inf@3' });
+    const prepared = await prepareTraining({ backend: 'llamafactory', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir: join(dir, 'inf') });
+    await expect(runTraining(prepared, localExecutor(), { pollMs: 50 })).rejects.toMatchObject({ code: 'nan-loss' });
+    expect(await readFile(prepared.logFile, 'utf8')).toContain('"loss":Infinity');
+  }, 60_000);
+
+  it('names LLaMA-Factory\'s refusal of an output folder that holds a model but no checkpoint', () => {
+    expect(diagnoseLog('ValueError: Output directory already exists and is not empty. Please set `overwrite_output_dir`.')).toBe('output-dir-not-empty');
+  });
+});
+
 describe('3. a rerun resumes, it does not restart', () => {
   it('after a crash, resumes from the last complete checkpoint (the log goes on, no epoch is trained twice)', async () => {
     const dir = await fakeEnv({ FAKE_LMF_STEP_MS: '60' });
@@ -143,7 +178,7 @@ describe('3. a rerun resumes, it does not restart', () => {
     const ex = localExecutor();
     const stop = new AbortController();
     const { handle: first } = await runTraining(prepared, ex, { pollMs: 50, signal: stop.signal, onProgress: (e) => e.type === 'stage-progress' && e.completed >= 5 && stop.abort() });
-    process.kill(-Number(first.id), 'SIGKILL'); // the machine dies
+    killJob(first); // the machine dies
     await until(async () => (await ex.status(first)).state === 'failed');
     const done = (await discoverCheckpoints(prepared.outputDir)).map((c) => c.step);
     const again = await prepareTraining({ backend: 'llamafactory', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir: join(dir, 'run') });
@@ -197,6 +232,50 @@ describe('3. a rerun resumes, it does not restart', () => {
   }, 60_000);
 });
 
+describe('3b. reruns leave a running job alone', () => {
+  it('does not rewrite the inputs of a job still queued, refuses another configuration, and re-attaches to a job.json without a fingerprint', async () => {
+    const dir = await fakeEnv({ FAKE_LMF_STEP_MS: '60', FAKE_SLURM_PENDING_MS: '1500' });
+    const runDir = join(dir, 'run');
+    const prepared = await prepareTraining({ backend: 'llamafactory', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir });
+    const ex = slurmExecutor();
+    const handle = await ex.submit({ runDir, command: prepared.command, env: prepared.env, gpus: 1, saveSignal: 'SIGABRT' }); // an older version: no fingerprint
+    expect((await ex.status(handle)).state).toBe('pending');
+    const yaml = await readFile(prepared.configPath!, 'utf8');
+    const other = await prepareTraining({ backend: 'llamafactory', arm: resolveArm({ ...PAPER_ARMS.baseline, train: { ...PAPER_ARMS.baseline.train, learningRate: 5e-5 } }), samples: rows, imagesDir: IMAGES, runDir });
+    expect(await readFile(prepared.configPath!, 'utf8')).toBe(yaml);
+    const lines: string[] = [];
+    const r = await runTraining(other, ex, { pollMs: 50, log: (l) => lines.push(l) });
+    // no fingerprint recorded: taken as this training, re-attached to instead of a second job
+    expect(r.reattached).toBe(true);
+    expect(r.handle.id).toBe(handle.id);
+    expect(r.status.state).toBe('succeeded');
+    // now a job of a recorded configuration runs, and another configuration is refused without touching its files
+    process.env['FAKE_SLURM_PENDING_MS'] = '3000';
+    const again = await prepareTraining({ backend: 'llamafactory', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir: join(dir, 'run2') });
+    const stop = new AbortController();
+    stop.abort();
+    await runTraining(again, ex, { pollMs: 50, signal: stop.signal });
+    const before = await readFile(again.configPath!, 'utf8');
+    const third = await prepareTraining({ backend: 'llamafactory', arm: resolveArm({ ...PAPER_ARMS.baseline, train: { ...PAPER_ARMS.baseline.train, learningRate: 5e-5 } }), samples: rows, imagesDir: IMAGES, runDir: join(dir, 'run2') });
+    await expect(runTraining(third, ex, { pollMs: 50 })).rejects.toMatchObject({ code: 'job-conflict' });
+    expect(await readFile(again.configPath!, 'utf8')).toBe(before);
+    await ex.cancel(await loadHandle(join(dir, 'run2')), { graceMs: 5000, pollMs: 100 });
+  }, 60_000);
+
+  it('a rerun that re-reads the trainer\'s log adds no metric twice', async () => {
+    const dir = await fakeEnv();
+    const prepared = await prepareTraining({ backend: 'llamafactory', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir: join(dir, 'run') });
+    const run = await createRunRecord({ runsDir: dir, id: 'run', config: {}, resume: true });
+    await runTraining(prepared, localExecutor(), { pollMs: 50, run });
+    const count = async () => (await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8')).trim().split('\n').length;
+    const n = await count();
+    expect(n).toBeGreaterThan(0);
+    const again = await runTraining(prepared, localExecutor(), { pollMs: 50, run: await createRunRecord({ runsDir: dir, id: 'run', config: {}, resume: true }) });
+    expect(again.entries.length).toBeGreaterThan(0);
+    expect(await count()).toBe(n);
+  }, 60_000);
+});
+
 describe('4. cancel saves', () => {
   it('local, under torchrun: waits for the workers to save, not for the launcher', async () => {
     const dir = await fakeEnv({ FAKE_GPUS: '2', FAKE_LMF_STEP_MS: '100', FAKE_LMF_SAVE_MS: '1500' });
@@ -221,6 +300,22 @@ describe('4. cancel saves', () => {
     expect(existsSync(join(prepared.outputDir, 'adapter_model.safetensors'))).toBe(true);
     expect((await ex.status(handle)).state).toBe('cancelled');
     expect(await ex.logs(handle)).toContain('aborted by the user; model saved');
+  }, 60_000);
+});
+
+describe('4b. cancel of jobs that are not running', () => {
+  it('leaves a finished job as it ended, and cancels a SLURM job still pending at once', async () => {
+    const dir = await fakeEnv({ FAKE_SLURM_PENDING_MS: '5000' });
+    const prepared = await prepareTraining({ backend: 'llamafactory', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir: join(dir, 'done') });
+    const r = await runTraining(prepared, localExecutor(), { pollMs: 50 });
+    await localExecutor().cancel(r.handle);
+    expect((await localExecutor().status(r.handle)).state).toBe('succeeded');
+    const ex = slurmExecutor();
+    const queued = await ex.submit({ runDir: join(dir, 'queued'), command: ['true'], saveSignal: 'SIGABRT' });
+    const t0 = Date.now();
+    await ex.cancel(queued, { graceMs: 20_000, pollMs: 100 });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect((await ex.status(queued)).state).toBe('cancelled');
   }, 60_000);
 });
 
@@ -293,7 +388,7 @@ describe('7. SLURM details', () => {
   }, 60_000);
 
   it('knows every state word, derives the rendezvous port from the job id, and quotes names and paths', async () => {
-    for (const [raw, state] of [['EXPEDITING', 'pending'], ['REVOKED', 'pending'], ['SPECIAL_EXIT', 'failed'], ['LAUNCH_FAILED', 'node-fail'], ['BOOT_FAIL', 'node-fail'], ['DEADLINE', 'timeout'], ['REQUEUE_HOLD', 'pending'], ['SIGNALING', 'running']] as const) {
+    for (const [raw, state] of [['EXPEDITING', 'pending'], ['REVOKED', 'failed'], ['SPECIAL_EXIT', 'failed'], ['LAUNCH_FAILED', 'node-fail'], ['BOOT_FAIL', 'node-fail'], ['DEADLINE', 'timeout'], ['REQUEUE_HOLD', 'pending'], ['SIGNALING', 'running']] as const) {
       expect(mapSlurmState(raw), raw).toBe(state);
     }
     const script = sbatchScript({ runDir: '/x/a b,c', command: ['true'], name: 'arm one, two' });
@@ -345,7 +440,7 @@ describe('5. ms-swift end to end (fake swift sft)', () => {
     const ex = localExecutor();
     const stop = new AbortController();
     const first = await runTraining(prepared, ex, { pollMs: 50, signal: stop.signal, onProgress: (e) => e.type === 'stage-progress' && e.completed >= 5 && stop.abort() });
-    process.kill(-Number(first.handle.id), 'SIGKILL');
+    killJob(first.handle);
     await until(async () => (await ex.status(first.handle)).state === 'failed');
     const r = await runTraining(prepared, ex, { pollMs: 50 });
     expect(r.resumedFrom?.step).toBeGreaterThanOrEqual(5);

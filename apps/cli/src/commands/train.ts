@@ -6,6 +6,7 @@ import { createRunRecord, LlmIrError, openArtifactCache, writePredictionsJsonl, 
 import { applyOcr, createOcrPool, ocrDataset } from '@llm-ir/ocr';
 import {
   armFrom,
+  executorForHandle,
   loadHandle,
   resolveArm,
   localExecutor,
@@ -17,7 +18,6 @@ import {
   trainCpuArm,
   type ArmConfig,
   type Executor,
-  type JobHandle,
 } from '@llm-ir/trainer-bridge';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
@@ -96,10 +96,6 @@ export function gpuCountOf(flags: ExecutorFlags): { gpus?: number; nodes?: numbe
   return { ...(gpus !== undefined ? { gpus } : {}), ...(nodes !== undefined ? { nodes } : {}) };
 }
 
-function executorOf(handle: JobHandle): Executor {
-  return handle.executor === 'ssh' ? sshExecutor({ host: handle.remote!.host, remoteDir: handle.remote!.dir.replace(/\/[^/]+$/, '') }) : executorFor(handle.executor, {});
-}
-
 /** `llm-ir train` (run, status, logs, cancel) and `llm-ir predict`. */
 export function trainCommands(io: CliIo): Command[] {
   const train = new Command('train').description('fine-tune (LLaMA-Factory / ms-swift LoRA on GPUs, or the CPU student) an arm of the experiment');
@@ -157,7 +153,7 @@ export function trainCommands(io: CliIo): Command[] {
     .argument('<run-dir>', 'run folder')
     .action(async (dir: string) => {
       const h = await loadHandle(dir);
-      const s = await executorOf(h).status(h);
+      const s = await executorForHandle(h).status(h);
       io.stdout(`${h.executor} job ${h.id}: ${s.state}${s.reason ? ` (${s.reason})` : ''}${s.exitCode !== undefined ? `, exit ${s.exitCode}` : ''}\n`);
     });
   train
@@ -167,16 +163,19 @@ export function trainCommands(io: CliIo): Command[] {
     .option('--tail <n>', 'lines', '50')
     .action(async (dir: string, flags: { tail: string }) => {
       const h = await loadHandle(dir);
-      io.stdout(`${await executorOf(h).logs(h, { tail: Number(flags.tail) })}\n`);
+      io.stdout(`${await executorForHandle(h).logs(h, { tail: Number(flags.tail) })}\n`);
     });
   train
     .command('cancel')
-    .description('stop a run gracefully (the trainer saves the model first)')
+    .description('stop a run: LLaMA-Factory is asked to save first (SIGABRT) and given --grace seconds; ms-swift stops at once (resume from its last checkpoint)')
+    .option('--grace <seconds>', 'how long the trainer may take to save before it is stopped for good', '120')
     .argument('<run-dir>', 'run folder')
-    .action(async (dir: string) => {
+    .action(async (dir: string, flags: { grace: string }) => {
       const h = await loadHandle(dir);
-      await executorOf(h).cancel(h);
-      io.stdout(`cancel sent to ${h.executor} job ${h.id}\n`);
+      const ex = executorForHandle(h);
+      await ex.cancel(h, { graceMs: 1000 * Number(flags.grace) });
+      const s = await ex.status(h);
+      io.stdout(`${h.executor} job ${h.id}: ${s.state}${s.reason ? ` (${s.reason})` : ''}\n`);
     });
 
   const predict = new Command('predict')

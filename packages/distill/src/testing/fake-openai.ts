@@ -13,7 +13,7 @@ export interface FakeRequest {
   images: Array<{ mediaType: string; bytes: number }>;
   /** The Authorization header (tests check the key is sent and never echoed). */
   authorization: string | undefined;
-  /** Body fields the imitated vLLM version does not know: vLLM ignores them with a warning and answers unconstrained. */
+  /** Body fields the imitated vLLM version does not know: vLLM ignores them (a debug-level log line at most) and answers unconstrained. */
   ignored: string[];
 }
 

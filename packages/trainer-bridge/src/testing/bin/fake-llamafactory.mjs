@@ -57,14 +57,20 @@ async function launch(args) {
   const rebuilt = rest.join(' ').split(/\s+/).filter(Boolean);
   // neither launcher.py nor torchrun (torch/distributed/elastic: handlers for SIGTERM, SIGINT, SIGHUP,
   // SIGQUIT only) handle SIGABRT: its default action ends them at once, unless it was ignored
+  // (exit status 134 stands for the death by SIGABRT, without the core file a real abort may leave)
   if (abrtIgnored) process.on('SIGABRT', () => {});
   else process.on('SIGABRT', () => process.exit(134));
+  // torchrun starts each worker in a new session (torch/distributed/elastic/multiprocessing/
+  // subprocess_handler/subprocess_handler.py `_popen`: start_new_session=True); a worker on a device
+  // index past the visible ones fails in torch.cuda.set_device
+  const devices = visibleDevices().length;
   const workers = [];
   for (let local = 0; local < nproc; local++) {
     const rank = nodeRank * nproc + local;
     workers.push(spawn(process.execPath, [process.argv[1], '__worker', ...rebuilt], {
+      detached: true,
       stdio: 'inherit',
-      env: { ...env, RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(nproc * nnodes), LOCAL_WORLD_SIZE: String(nproc) },
+      env: { ...env, RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(nproc * nnodes), LOCAL_WORLD_SIZE: String(nproc), ...(local >= devices ? { FAKE_INVALID_DEVICE: '1' } : {}) },
     }));
   }
   const codes = await Promise.all(workers.map((w) => new Promise((r) => w.on('exit', (code, signal) => r(code ?? (signal ? 1 : 0))))));
@@ -88,6 +94,7 @@ function fail(message) {
 }
 
 async function worker(args, given) {
+  if (env.FAKE_INVALID_DEVICE === '1') fail(`torch.AcceleratorError: CUDA error: invalid device ordinal (LOCAL_RANK ${env.LOCAL_RANK}, ${visibleDevices().length} visible)`);
   const rank = given?.rank ?? Number(env.RANK ?? '0');
   const world = given?.world ?? Number(env.WORLD_SIZE ?? '1');
   const main = rank === 0;

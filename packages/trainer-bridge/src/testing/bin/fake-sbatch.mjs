@@ -70,8 +70,10 @@ function sbatch() {
   write(id, { state: 'PENDING', exit: '0:0', name, nodes, gpus, start: Date.now(), steps: [] });
   const log = openSync(join(chdir, output), 'a');
   // the environment of the batch step: SLURM_* and, with --gres=gpu:N, CUDA_VISIBLE_DEVICES of the
-  // allocated devices (gres/gpu sets it; cgroup-constrained nodes number them from 0)
-  const jobEnv = { ...process.env, ...exported, FAKE_TOOL: '', SLURM_JOB_ID: String(id), SLURM_JOBID: String(id), SLURM_JOB_NAME: name, SLURM_NNODES: String(nodes), SLURM_JOB_NUM_NODES: String(nodes), SLURM_NODEID: '0', SLURM_JOB_NODELIST: 'localhost', SLURM_SUBMIT_DIR: process.cwd(), ...(gpus ? { CUDA_VISIBLE_DEVICES: Array.from({ length: gpus }, (_, i) => i).join(',') } : {}) };
+  // allocated devices (gres/gpu sets it; cgroup-constrained nodes number them from 0).
+  // FAKE_SLURM_NODE_CUDA imitates a site whose jobs see every GPU of the node (no gres/gpu plugin).
+  const devices = process.env.FAKE_SLURM_NODE_CUDA ?? (gpus ? Array.from({ length: gpus }, (_, i) => i).join(',') : undefined);
+  const jobEnv = { ...process.env, ...exported, FAKE_TOOL: '', SLURM_JOB_ID: String(id), SLURM_JOBID: String(id), SLURM_JOB_NAME: name, SLURM_NNODES: String(nodes), SLURM_JOB_NUM_NODES: String(nodes), SLURM_NODEID: '0', SLURM_JOB_NODELIST: 'localhost', SLURM_SUBMIT_DIR: process.cwd(), ...(devices !== undefined ? { CUDA_VISIBLE_DEVICES: devices } : {}) };
   const runner = spawn(process.execPath, [process.argv[1], '__run', String(id), script, chdir], { detached: true, stdio: ['ignore', log, log], env: jobEnv });
   update(id, { runner: runner.pid });
   runner.unref();
@@ -190,6 +192,12 @@ async function scancel() {
   const signal = arg('--signal', '-s');
   const steps = s.steps ?? [];
   if (signal) {
+    // src/slurmctld/job_mgr.c job_signal: a pending job takes no signal but SIGKILL
+    // (ESLURM_TRANSITION_STATE_NO_UPDATE, src/common/slurm_errno.c)
+    if (s.state === 'PENDING' && signalOf(signal) !== 'SIGKILL') {
+      console.error(`scancel: error: Kill job error on job id ${id}: Job can not be altered now, try again later`);
+      process.exit(1);
+    }
     const sig = signalOf(signal);
     const batch = has('--batch', '-b');
     const full = has('--full', '-f');

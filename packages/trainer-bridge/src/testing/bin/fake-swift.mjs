@@ -30,7 +30,8 @@ async function main(args) {
   const nodes = Number(nnodes ?? '1');
   const nodeRank = Number(env.NODE_RANK ?? '0');
   console.log(`run sh: \`python -m torch.distributed.run --nproc_per_node ${n}${nnodes ? ` --nnodes ${nodes}` : ''} --master_port ${env.MASTER_PORT ?? '29500'} swift/cli/sft.py ${rest.join(' ')}\``);
-  const workers = Array.from({ length: n }, (_, local) => spawn(process.execPath, [process.argv[1], '__worker', ...rest], { stdio: 'inherit', env: { ...env, RANK: String(nodeRank * n + local), LOCAL_RANK: String(local), WORLD_SIZE: String(n * nodes) } }));
+  // torchrun: each worker in a new session (subprocess_handler.py `_popen`: start_new_session=True)
+  const workers = Array.from({ length: n }, (_, local) => spawn(process.execPath, [process.argv[1], '__worker', ...rest], { detached: true, stdio: 'inherit', env: { ...env, RANK: String(nodeRank * n + local), LOCAL_RANK: String(local), WORLD_SIZE: String(n * nodes) } }));
   const codes = await Promise.all(workers.map((w) => new Promise((r) => w.on('exit', (code) => r(code ?? 1)))));
   // subprocess.run(args); sys.exit(result.returncode) when non-zero
   process.exit(Math.max(...codes));
