@@ -15,6 +15,7 @@ import {
   writeSubmissionCsv,
   type Prediction,
   type ProgressCallback,
+  type LlmIrError,
   type RunRecord,
   type Sample,
 } from '@llm-ir/core';
@@ -165,7 +166,16 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
       train = [...train, ...extra];
       log(`augment: +${extra.length} rows`);
     }
-    const studentOptions = { features: { imagesDir: options.trainImages, lexicon: ecommerceLexicon() }, ...(arm.student?.C ? { C: arm.student.C } : {}), ...(arm.student?.maxIter ? { maxIter: arm.student.maxIter } : {}), seed: options.seed ?? 0 };
+    // images the student cannot read get the training mean as their statistics: each is recorded once
+    const unreadable = new Set<string>();
+    let imageErrors = Promise.resolve();
+    const onImageError = (e: LlmIrError) => {
+      const key = e.file ?? e.message;
+      if (unreadable.has(key)) return;
+      unreadable.add(key);
+      imageErrors = imageErrors.then(() => run.logError({ code: e.code, message: `image statistics: ${e.message}`, ...(e.file ? { file: e.file } : {}) }));
+    };
+    const studentOptions = { features: { imagesDir: options.trainImages, lexicon: ecommerceLexicon(), onImageError }, ...(arm.student?.C ? { C: arm.student.C } : {}), ...(arm.student?.maxIter ? { maxIter: arm.student.maxIter } : {}), seed: options.seed ?? 0 };
     const imageHashes = await hashImages(train, [options.trainImages]);
     // the distilled student also learns from the test rows, whose images may live in another folder
     const bothDirs = options.testImages === options.trainImages ? [options.trainImages] : [options.trainImages, options.testImages];
@@ -190,7 +200,7 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
       );
       const file = join(out, `${name}.json`);
       await writeFileAtomic(file, bytes);
-      return loadStudent(file, { imagesDir: options.testImages, lexicon: studentOptions.features.lexicon });
+      return loadStudent(file, { imagesDir: options.testImages, lexicon: studentOptions.features.lexicon, onImageError });
     };
     let predictions = await (await trained('student', train)).predictProba(test);
     let knn: Prediction[] | undefined;
@@ -221,6 +231,8 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
         if (Number.isFinite(value)) await run.logMetric({ name, value });
       }
     }
+    await imageErrors;
+    if (unreadable.size) log(`student: ${unreadable.size} images could not be read for image statistics (training mean used; see errors.jsonl)`);
     await run.finish('succeeded');
     return { predictions, ...(summary ? { summary } : {}) };
   } catch (error) {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from './fs-atomic.ts';
+import { LlmIrError } from './errors.ts';
 import { hashValue, sha256File } from './hash.ts';
 
 const pexec = promisify(execFile);
@@ -126,7 +127,7 @@ export async function createRunRecord(options: CreateRunOptions): Promise<RunRec
   const configHash = hashValue(resolved);
   const startedAt = new Date().toISOString();
   const id = options.id ?? `${startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${configHash.slice(0, 8)}`;
-  if (!/^[A-Za-z0-9._+-]+$/.test(id)) throw new Error(`run id ${JSON.stringify(id)} may only hold letters, digits and . _ + -`);
+  if (!/^[A-Za-z0-9._+-]+$/.test(id)) throw new LlmIrError({ code: 'config-invalid', message: `run id ${JSON.stringify(id)} may only hold letters, digits and . _ + -` });
   const dir = join(options.runsDir, id);
   await mkdir(dir, { recursive: true });
   let previous: RunInfo | undefined;

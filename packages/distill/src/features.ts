@@ -1,7 +1,8 @@
 import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict.js';
 import sharp from 'sharp';
-import { checkImage, type OcrLine, type Sample } from '@llm-ir/core';
+import { readFile } from 'node:fs/promises';
+import { checkImage, LlmIrError, sha256, type OcrLine, type Sample } from '@llm-ir/core';
 import { hstack, sparseFromMap, type SparseMatrix, type SparseRow } from './sparse.ts';
 
 /** Feature families of the student, each switchable (for ablations). */
@@ -37,6 +38,11 @@ export interface FeatureOptions {
   imagesDir?: string | readonly string[];
   /** A word -> domain lexicon for lexicon features (e.g. @llm-ir/augmentation's ecommerceLexicon()). */
   lexicon?: { domainOf(word: string): string | undefined; groups: ReadonlyArray<{ domain: string }> };
+  /**
+   * Called for each image whose statistics cannot be computed (missing, refused by core's image
+   * checks, undecodable); its features are then the training mean. Without it such images go unreported.
+   */
+  onImageError?: (error: LlmIrError) => void;
 }
 
 let jieba: Jieba | undefined;
@@ -142,14 +148,14 @@ function layoutFeatures(s: Sample): number[] {
   ];
 }
 
+// Image statistics by the sha256 of the image bytes (a file replaced under the same name is read
+// anew), at most IMAGE_CACHE_LIMIT entries (the oldest go first).
+const IMAGE_CACHE_LIMIT = 8192;
 const imageCache = new Map<string, number[]>();
 
-/** Image statistics of one image on a 64 x 64 thumbnail. */
-async function imageStats(imagesDirs: string | readonly string[], name: string): Promise<number[] | undefined> {
+/** Image statistics of one image on a 64 x 64 thumbnail; undefined (reported through `onImageError`) when it cannot be read. */
+async function imageStats(imagesDirs: string | readonly string[], name: string, onImageError?: (error: LlmIrError) => void): Promise<number[] | undefined> {
   const dirs = typeof imagesDirs === 'string' ? [imagesDirs] : imagesDirs;
-  const key = `${dirs.join('\u0001')}\u0000${name}`;
-  const hit = imageCache.get(key);
-  if (hit) return hit;
   try {
     let info: Awaited<ReturnType<typeof checkImage>> | undefined;
     for (const [i, dir] of dirs.entries()) {
@@ -161,7 +167,15 @@ async function imageStats(imagesDirs: string | readonly string[], name: string):
       }
     }
     if (!info) return undefined;
-    const { data } = await sharp(info.path).autoOrient().flatten({ background: '#fff' }).resize(64, 64, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const bytes = await readFile(info.path);
+    const key = sha256(bytes);
+    const hit = imageCache.get(key);
+    if (hit) {
+      imageCache.delete(key);
+      imageCache.set(key, hit);
+      return hit;
+    }
+    const { data } = await sharp(bytes).autoOrient().flatten({ background: '#fff' }).resize(64, 64, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const hist = new Array<number>(8).fill(0);
     let rg = 0, yb = 0, rg2 = 0, yb2 = 0, sat = 0;
     const luma = new Float64Array(64 * 64);
@@ -185,8 +199,11 @@ async function imageStats(imagesDirs: string | readonly string[], name: string):
     }
     const stats = [Math.log(info.width / info.height), Math.log(info.width * info.height) / 14, colourful, edges / (62 * 62), sat / n, ...hist];
     imageCache.set(key, stats);
+    if (imageCache.size > IMAGE_CACHE_LIMIT) imageCache.delete(imageCache.keys().next().value!);
     return stats;
-  } catch {
+  } catch (error) {
+    // the image's statistics are left at the training mean (zero after scaling); the caller hears of it
+    onImageError?.(LlmIrError.isInstance(error) ? error : new LlmIrError({ code: 'image-unreadable', message: `${name}: ${(error as Error).message}`, file: name, cause: error }));
     return undefined;
   }
 }
@@ -210,7 +227,7 @@ export interface Featurizer {
 }
 
 type State = {
-  options: Omit<FeatureOptions, 'lexicon' | 'imagesDir'> & { families: Required<FeatureFamilies> };
+  options: Omit<FeatureOptions, 'lexicon' | 'imagesDir' | 'onImageError'> & { families: Required<FeatureFamilies> };
   vocabs: Record<string, { terms: string[]; idf: number[] }>;
   dense: { names: string[]; mean: number[]; std: number[] } | undefined;
   domains: string[];
@@ -234,7 +251,7 @@ async function denseRaw(s: Sample, fam: Required<FeatureFamilies>, o: FeatureOpt
   if (fam.layout) out.push(...layoutFeatures(s));
   if (fam.image) {
     const names = s.turns.flatMap((t) => t.images.map((i) => i.path));
-    const stats = (await Promise.all(names.map((n) => imageStats(o.imagesDir!, n)))).filter((x): x is number[] => x !== undefined);
+    const stats = (await Promise.all(names.map((n) => imageStats(o.imagesDir!, n, o.onImageError)))).filter((x): x is number[] => x !== undefined);
     const mean = stats.length ? stats[0]!.map((_, j) => stats.reduce((a, st) => a + st[j]!, 0) / stats.length) : new Array(IMAGE.length - 1).fill(0);
     out.push(Math.log1p(names.length), ...mean);
   }
@@ -321,11 +338,19 @@ export async function fitFeaturizer(samples: readonly Sample[], options: Feature
     const std = names.map((_, j) => Math.sqrt(raws.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / Math.max(1, raws.length)) || 1);
     dense = { names, mean, std };
   }
-  const { lexicon: _l, imagesDir: _i, ...rest } = options;
+  const { lexicon: _l, imagesDir: _i, onImageError: _e, ...rest } = options;
   return build({ options: { ...rest, families }, vocabs, dense, domains }, options);
 }
 
-/** Restores a featurizer from its JSON state (images and lexicon are given again: they are not stored). */
-export function loadFeaturizer(state: unknown, options: Pick<FeatureOptions, 'imagesDir' | 'lexicon'> = {}): Featurizer {
-  return build(state as State, options);
+/**
+ * Restores a featurizer from its JSON state (images and lexicon are given again: they are not stored).
+ *
+ * @throws {LlmIrError} `config-invalid` when the state uses image statistics or lexicon features and
+ * `imagesDir` or `lexicon` is not given.
+ */
+export function loadFeaturizer(state: unknown, options: Pick<FeatureOptions, 'imagesDir' | 'lexicon' | 'onImageError'> = {}): Featurizer {
+  const s = state as State;
+  if (s.options?.families?.image && options.imagesDir === undefined) throw new LlmIrError({ code: 'config-invalid', message: 'this model was trained with image statistics: pass imagesDir (the folder of the images of the rows to predict)' });
+  if (s.options?.families?.lexicon && options.lexicon === undefined) throw new LlmIrError({ code: 'config-invalid', message: 'this model was trained with lexicon features: pass the same lexicon (e.g. @llm-ir/augmentation\'s ecommerceLexicon())' });
+  return build(s, options);
 }

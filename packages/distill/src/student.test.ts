@@ -1,11 +1,11 @@
-import { mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelSetOf, loadSamples, stratifiedKFold, type Sample } from '@llm-ir/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fitFeaturizer } from './features.ts';
-import { createStudent, loadStudent } from './student.ts';
+import { fitFeaturizer, loadFeaturizer } from './features.ts';
+import { createStudent, loadStudent, validationSplit } from './student.ts';
 
 const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
 let samples: Sample[];
@@ -72,4 +72,51 @@ describe('features from several image folders', () => {
     // with no folder holding the images, the image columns carry nothing
     expect(c.rows).not.toEqual(a.rows);
   });
+});
+
+describe('student hygiene (issue 14, point 5)', () => {
+  it('holds out whole lineages, stratified by label, to choose the iteration count', () => {
+    const base = samples.filter((s) => s.task === 'intent').slice(0, 60);
+    // two augmented copies of every row: a copy's lineage root is its source
+    const rows = [...base, ...base.flatMap((s) => [{ ...s, id: `${s.id}-a1`, parentId: s.id }, { ...s, id: `${s.id}-a2`, parentId: `${s.id}-a1` }])];
+    const held = new Set(validationSplit(rows, rows.map((r) => r.label), { fraction: 0.2, seed: 3 }));
+    expect(held.size).toBeGreaterThan(0);
+    const root = (id: string) => id.replace(/-a\d$/, '');
+    for (const s of base) {
+      const family = rows.map((r, i) => [r, i] as const).filter(([r]) => root(r.id) === s.id).map(([, i]) => held.has(i));
+      expect(new Set(family).size, s.id).toBe(1);
+    }
+    // labels with several lineages give rows to the held-out part, no label gives all of its rows
+    const byLabel = new Map<string, boolean[]>();
+    rows.forEach((r, i) => byLabel.set(r.label!, [...(byLabel.get(r.label!) ?? []), held.has(i)]));
+    for (const flags of byLabel.values()) expect(flags.every(Boolean)).toBe(false);
+  });
+
+  it('keys image statistics by the image bytes, reports unreadable images, and asks for imagesDir / lexicon when loading', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-imgkey-'));
+    const scene = samples.filter((s) => s.task === 'scene').slice(0, 12);
+    const one = scene[0]!;
+    const name = one.turns.flatMap((t) => t.images)[0]!.path;
+    const other = scene[5]!.turns.flatMap((t) => t.images)[0]!.path;
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await copyFile(join(MIRE, 'images', name), join(dir, name));
+    const featurizer = await fitFeaturizer(scene, { imagesDir: join(MIRE, 'images'), families: { userChars: false, agentChars: false, ocrChars: false, words: false, layout: false } });
+    const again = loadFeaturizer(featurizer.toJSON(), { imagesDir: dir });
+    const before = (await again.transform([one])).rows[0];
+    await copyFile(join(MIRE, 'images', other), join(dir, name)); // another picture under the same name
+    const after = (await again.transform([one])).rows[0];
+    expect(after).not.toEqual(before);
+    const errors: string[] = [];
+    const missing = loadFeaturizer(featurizer.toJSON(), { imagesDir: join(dir, 'nowhere'), onImageError: (e) => errors.push(`${e.code}: ${e.message}`) });
+    await missing.transform([one]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(name);
+    expect(() => loadFeaturizer(featurizer.toJSON())).toThrow(/trained with image statistics: pass imagesDir/);
+    const student = createStudent({ features: { imagesDir: join(MIRE, 'images') }, maxIter: 5 });
+    await student.fit(scene);
+    await student.save(join(dir, 'student.json'));
+    await expect(loadStudent(join(dir, 'student.json'))).rejects.toMatchObject({ code: 'config-invalid' });
+    await expect(loadStudent(join(dir, 'none.json'))).rejects.toMatchObject({ code: 'io' });
+    await expect(student.predictProba(samples.filter((s) => s.task === 'intent').slice(0, 1))).rejects.toMatchObject({ code: 'config-invalid' });
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createRng, labelSetOf, startProgress, writeFileAtomic, type Classifier, type FitOptions, type Prediction, type Sample, type Task } from '@llm-ir/core';
+import { labelSetOf, LlmIrError, startProgress, stratifiedSplit, writeFileAtomic, type Classifier, type FitOptions, type Prediction, type Sample, type Task } from '@llm-ir/core';
 import { fitFeaturizer, loadFeaturizer, type FeatureOptions, type Featurizer } from './features.ts';
 import { decision, fitLogisticRegression, softmax, type LogRegModel } from './logreg.ts';
 
@@ -103,10 +103,7 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
     const vf = options.validationFraction ?? 0;
     if (vf > 0 && use.length >= 20) {
       // choose the iteration count on a held-out slice, then refit on everything
-      const rng = createRng(options.seed ?? 0);
-      const order = rng.shuffle(use.map((_, i) => i));
-      const nVal = Math.max(1, Math.round(vf * use.length));
-      const val = new Set(order.slice(0, nVal));
+      const val = new Set(validationSplit(use, cls.map((c) => labels[c]), { fraction: vf, seed: options.seed ?? 0 }));
       const tr = use.map((_, i) => i).filter((i) => !val.has(i));
       const xTr = { rows: tr.map((i) => x.rows[i]!), cols: x.cols };
       const vIdx = [...val];
@@ -151,7 +148,7 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
         const idx = samples.map((s, i) => (s.task === task ? i : -1)).filter((i) => i >= 0);
         if (idx.length === 0) continue;
         const m = models[task];
-        if (!m) throw new Error(`the student has no ${task} model: train it on ${task} rows first`);
+        if (!m) throw new LlmIrError({ code: 'config-invalid', message: `the student has no ${task} model: train it on ${task} rows first` });
         opts.signal?.throwIfAborted();
         const x = await m.featurizer.transform(idx.map((i) => samples[i]!));
         const z = new Float64Array(m.labels.length);
@@ -187,14 +184,31 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
 }
 
 /**
+ * The rows held out to choose the iteration count: a stratified split by label (gold, else the
+ * teacher's top label) that keeps every lineage (`parentId` chains: an augmented row and its source)
+ * on one side, so no copy of a held-out row is trained on. Returns the held-out indices.
+ */
+export function validationSplit(rows: readonly Pick<Sample, 'id' | 'task' | 'parentId'>[], labels: ReadonlyArray<string | undefined>, options: { fraction: number; seed: number | string }): number[] {
+  const items = rows.map((r, i) => ({ id: r.id, task: r.task, ...(labels[i] !== undefined ? { label: labels[i] } : {}), ...(r.parentId !== undefined ? { parentId: r.parentId } : {}), index: i }));
+  return stratifiedSplit(items, { testFraction: options.fraction, seed: options.seed }).test.map((t) => t.index).sort((a, b) => a - b);
+}
+
+/**
  * Loads a student saved with `save`. Image statistics and lexicon features need the same
  * `imagesDir` / `lexicon` again (they are not stored in the file).
  *
- * @throws when the file is not a saved student.
+ * @throws {LlmIrError} `io` when the file cannot be read, `invalid-row` when it is not a saved student,
+ * `config-invalid` when its features need `imagesDir` or `lexicon` and they are not given.
  */
-export async function loadStudent(path: string, features: Pick<FeatureOptions, 'imagesDir' | 'lexicon'> = {}): Promise<Student> {
-  const json = JSON.parse(await readFile(path, 'utf8')) as { format?: string; options: StudentOptions; tasks: Record<string, { labels: string[]; featurizer: unknown; model: { k: number; d: number; iterations: number; loss: number; w: string; b: string } }> };
-  if (json.format !== 'llm-ir-student') throw new Error(`${path} is not a saved llm-ir student`);
+export async function loadStudent(path: string, features: Pick<FeatureOptions, 'imagesDir' | 'lexicon' | 'onImageError'> = {}): Promise<Student> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new LlmIrError({ code: 'io', message: `cannot read the student ${path}: ${(cause as Error).message}`, file: path, cause });
+  }
+  const json = JSON.parse(text) as { format?: string; options: StudentOptions; tasks: Record<string, { labels: string[]; featurizer: unknown; model: { k: number; d: number; iterations: number; loss: number; w: string; b: string } }> };
+  if (json.format !== 'llm-ir-student') throw new LlmIrError({ code: 'invalid-row', message: `${path} is not a saved llm-ir student`, file: path });
   const loaded: Partial<Record<Task, TaskModel>> = {};
   for (const [task, t] of Object.entries(json.tasks) as Array<[Task, (typeof json.tasks)[string]]>) {
     loaded[task] = { labels: t.labels, featurizer: loadFeaturizer(t.featurizer, features), model: { k: t.model.k, d: t.model.d, w: b64f64(t.model.w), b: b64f64(t.model.b), iterations: t.model.iterations, loss: t.model.loss } };

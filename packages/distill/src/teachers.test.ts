@@ -72,6 +72,23 @@ describe('openai teacher against a local OpenAI-compatible server', () => {
     expect(fake.requests[0]!.ignored).toEqual([]);
   }, 60_000);
 
+  it('falls back to votes when a server gives no logprobs, whatever its first answer', async () => {
+    let first = true;
+    fake = await startFakeOpenAI({ script: ['no-logprobs'], answer: (req) => {
+      if (first) {
+        first = false;
+        return { text: '这是一张截图' }; // no letter, no label: the votes decide
+      }
+      return { text: oracle(req).letter };
+    } });
+    const teacher = openaiTeacher({ baseURL: fake.url, model: 'm', imagesDir: join(MIRE, 'images'), concurrency: 1, backoffMs: 1 });
+    const errors: string[] = [];
+    const preds = await teacher.label(rows.slice(0, 1), { onError: (id, e) => errors.push(`${id}: ${e.message}`) });
+    expect(errors).toEqual([]);
+    expect(preds.map((p) => p.label)).toEqual([rows[0]!.label]);
+    expect(fake.requests[1]!.body['n']).toBe(5);
+  }, 60_000);
+
   it('retries 429, 500, timeouts and malformed answers, and falls back to votes without logprobs', async () => {
     fake = await startFakeOpenAI({ script: ['429', '500', 'slow', 'malformed', 'no-logprobs'], slowMs: 1500, answer: (req) => ({ text: oracle(req).letter }) });
     const teacher = openaiTeacher({ baseURL: fake.url, model: 'm', imagesDir: join(MIRE, 'images'), concurrency: 1, timeoutMs: 500, backoffMs: 1 });

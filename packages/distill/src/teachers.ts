@@ -1,5 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
+import pLimit from 'p-limit';
 import sharp from 'sharp';
 import {
   checkImage,
@@ -182,9 +183,7 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
         const label = labels.reduce((a, b) => (probs[b]! > probs[a]! ? b : a));
         return { id: sample.id, task: sample.task, label, probs };
       }
-      const label = pick(answerText(r.choices[0]?.message?.content, constraint));
-      if (!label) throw new LlmIrError({ code: 'unmatched-answer', message: `answer ${JSON.stringify(r.choices[0]?.message?.content)} is no label`, id: sample.id });
-      // no logprobs from this server: count votes instead
+      // no logprobs from this server (whatever it answered): count votes instead, as documented
       return votesFor(sample, messages, labels, pick, signal);
     }
     if (mode === 'votes') return votesFor(sample, messages, labels, pick, signal);
@@ -226,10 +225,14 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
       const progress = startProgress('teacher', run.onProgress, { total: samples.length, unit: 'row' });
       progress.advance(samples.length - todo.length);
       let journalChain = Promise.resolve();
+      // at most `concurrency` rows in work at once, image encoding included (each row's images are
+      // base64 data URLs: encoding them all up front grew memory with the number of rows)
+      const limit = pLimit(Math.max(1, options.concurrency ?? 4));
       // allSettled, not all: on cancel, rows already answered finish their journal write before we
       // reject, so the journal holds every row that was paid for and a rerun asks for none twice.
       const settled = await Promise.allSettled(
-        todo.map(async (s) => {
+        todo.map((s) => limit(async () => {
+          run.signal?.throwIfAborted();
           try {
             const p = await labelOne(s, run.signal);
             done.set(s.id, p);
@@ -245,7 +248,7 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
             run.onError?.(s.id, e);
             progress.fail();
           }
-        }),
+        })),
       );
       const cancelled = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (cancelled) throw cancelled.reason;

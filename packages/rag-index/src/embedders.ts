@@ -1,4 +1,4 @@
-import { startProgress, sha256, type ArtifactCache, type ProgressCallback } from '@llm-ir/core';
+import { LlmIrError, startProgress, sha256, type ArtifactCache, type ProgressCallback } from '@llm-ir/core';
 import { segmentWords } from './text.ts';
 
 /** Turns texts into vectors of a fixed dimension. */
@@ -42,7 +42,7 @@ export function createHashingEmbedder(options: HashingEmbedderOptions = {}): Emb
   const ngrams = options.ngrams ?? [1, 2, 3];
   const words = options.words ?? true;
   const idf = options.idf;
-  if (idf && idf.length !== dim) throw new Error(`idf has ${idf.length} buckets, the embedder ${dim}`);
+  if (idf && idf.length !== dim) throw new LlmIrError({ code: 'config-invalid', message: `idf has ${idf.length} buckets, the embedder ${dim}` });
   const one = (text: string): Float32Array => {
     const counts = new Map<string, number>();
     const t = text.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
@@ -117,7 +117,7 @@ export function serializeHashingEmbedder(options: HashingEmbedderOptions): strin
 /** Restores a hashing embedder saved with {@link serializeHashingEmbedder}. */
 export function deserializeHashingEmbedder(json: string): Embedder & { options: HashingEmbedderOptions } {
   const o = JSON.parse(json) as { kind: string; dim: number; ngrams: number[]; words: boolean; idf?: string };
-  if (o.kind !== 'hashing') throw new Error(`not a hashing embedder: ${o.kind}`);
+  if (o.kind !== 'hashing') throw new LlmIrError({ code: 'config-invalid', message: `not a hashing embedder: ${o.kind}` });
   const idf = o.idf ? new Float32Array(Uint8Array.from(Buffer.from(o.idf, 'base64')).buffer) : undefined;
   const options: HashingEmbedderOptions = { dim: o.dim, ngrams: o.ngrams, words: o.words, ...(idf ? { idf } : {}) };
   return { ...createHashingEmbedder(options), options };

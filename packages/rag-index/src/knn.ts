@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labelSetOf, type Classifier, type FitOptions, type Prediction, type Sample } from '@llm-ir/core';
+import { labelSetOf, LlmIrError, type Classifier, type FitOptions, type Prediction, type Sample } from '@llm-ir/core';
 import { fitHashingEmbedder, type Embedder } from './embedders.ts';
 import { queryText } from './text.ts';
 import { openRagIndex, type RagIndex } from './rag-index.ts';
@@ -46,7 +46,7 @@ export function knnClassifier(options: KnnOptions = {}): Classifier & { index():
       await index.upsertExemplars(samples.filter((s) => s.label !== undefined), { ...(fit.onProgress ? { onProgress: fit.onProgress } : {}), ...(fit.signal ? { signal: fit.signal } : {}) });
     },
     async predictProba(samples: readonly Sample[], opts = {}): Promise<Prediction[]> {
-      if (!index) throw new Error('knnClassifier: call fit() before predictProba()');
+      if (!index) throw new LlmIrError({ code: 'config-invalid', message: 'knnClassifier: call fit() before predictProba()' });
       const out: Prediction[] = [];
       for (const s of samples) {
         opts.signal?.throwIfAborted();

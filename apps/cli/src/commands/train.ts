@@ -49,7 +49,7 @@ export async function withArmOcr(samples: Sample[], arm: ArmConfig, split: 'trai
 export function executorFor(kind: string, flags: { host?: string; remoteDir?: string }): Executor {
   if (kind === 'local') return localExecutor();
   if (kind === 'slurm') return slurmExecutor();
-  if (!flags.host || !flags.remoteDir) throw new Error('--executor ssh needs --host and --remote-dir');
+  if (!flags.host || !flags.remoteDir) throw new LlmIrError({ code: 'config-invalid', message: '--executor ssh needs --host and --remote-dir' });
   return sshExecutor({ host: flags.host, remoteDir: flags.remoteDir });
 }
 
