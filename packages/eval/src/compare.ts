@@ -1,8 +1,7 @@
-import { createRng, type Task } from '@llm-ir/core';
-import { encodeTask, scratch, weightedF1Of, type EncodedTask } from './internal/fast-f1.ts';
-import { binomialTwoSidedHalf, chiSquareSf, percentileSorted } from './internal/stats.ts';
-import { uniqueLabels } from './metrics.ts';
-import { alignPredictions, resampleIndices, type GoldRow, type PredictedRow } from './score.ts';
+import type { Task } from '@llm-ir/core';
+import { bootstrap, percentileInterval, type BootstrapKey } from './bootstrap.ts';
+import { binomialTwoSidedHalf, chiSquareSf } from './internal/stats.ts';
+import { alignPredictions, type GoldRow, type PredictedRow } from './score.ts';
 
 /** McNemar's test on per-row correctness of two systems. */
 export interface McNemarResult {
@@ -83,57 +82,29 @@ export function compareRuns(
 ): PairedComparison {
   const resamples = options.resamples ?? 2000;
   const conf = options.confidence ?? 0.95;
-  const rng = createRng(options.seed ?? 0);
   const A = alignPredictions(gold, a);
   const B = alignPredictions(gold, b);
-  const tasks = (['scene', 'intent'] as const).filter((t) => gold.some((g) => g.task === t));
-  const enc: Record<string, { a: EncodedTask; b: EncodedTask; idx: number[] }> = {};
-  for (const t of tasks) {
-    const idx = gold.map((g, i) => (g.task === t ? i : -1)).filter((i) => i >= 0);
-    const g = idx.map((i) => gold[i]!.label);
-    const labels = uniqueLabels(g);
-    enc[t] = { a: encodeTask(g, idx.map((i) => A.predicted[i]!), labels), b: encodeTask(g, idx.map((i) => B.predicted[i]!), labels), idx };
-  }
-  const point = (t: string, which: 'a' | 'b') => weightedF1Of(enc[t]![which], undefined, scratch(enc[t]![which].k));
-  const dists: Record<string, { a: Float64Array; b: Float64Array }> = {};
-  for (const key of [...tasks, 'average']) dists[key] = { a: new Float64Array(resamples), b: new Float64Array(resamples) };
-  const buffers = Object.fromEntries(tasks.map((t) => [t, new Int32Array(enc[t]!.idx.length)]));
-  const sa = Object.fromEntries(tasks.map((t) => [t, scratch(enc[t]!.a.k)]));
-  const streams = Object.fromEntries(tasks.map((t) => [t, rng.fork(t)]));
-  for (let r = 0; r < resamples; r++) {
-    let sumA = 0;
-    let sumB = 0;
-    for (const t of tasks) {
-      const idx = resampleIndices(streams[t]!, enc[t]!.idx.length, buffers[t]);
-      const va = weightedF1Of(enc[t]!.a, idx, sa[t]!);
-      const vb = weightedF1Of(enc[t]!.b, idx, sa[t]!);
-      dists[t]!.a[r] = va;
-      dists[t]!.b[r] = vb;
-      sumA += va;
-      sumB += vb;
-    }
-    dists['average']!.a[r] = sumA / tasks.length;
-    dists['average']!.b[r] = sumB / tasks.length;
-  }
-  const summarize = (key: string, pa: number, pb: number): PairedDifference => {
-    const d = dists[key]!;
-    const diff = Float64Array.from(d.b, (x, i) => x - d.a[i]!).sort();
+  const boot = bootstrap({ gold, systems: [A.predicted, B.predicted], resamples, seed: options.seed ?? 0 });
+  const tasks = boot.tasks;
+  const summarize = (key: BootstrapKey): PairedDifference => {
+    const da = boot.draws[0]![key];
+    const db = boot.draws[1]![key];
+    const diff = Float64Array.from(db, (x, i) => x - da[i]!);
     const below = diff.filter((x) => x <= 0).length / resamples;
     const above = diff.filter((x) => x >= 0).length / resamples;
-    const alpha = (1 - conf) / 2;
-    return { a: pa, b: pb, difference: pb - pa, ci95: [percentileSorted(diff, alpha), percentileSorted(diff, 1 - alpha)], pValue: Math.min(1, 2 * Math.min(below, above)) };
+    const pa = boot.point[0]![key];
+    const pb = boot.point[1]![key];
+    return { a: pa, b: pb, difference: pb - pa, ci95: percentileInterval(diff, conf), pValue: Math.min(1, 2 * Math.min(below, above)) };
   };
   const taskResults: Partial<Record<Task, PairedDifference>> = {};
-  for (const t of tasks) taskResults[t] = summarize(t, point(t, 'a'), point(t, 'b'));
-  const avgA = tasks.reduce((s, t) => s + taskResults[t]!.a, 0) / tasks.length;
-  const avgB = tasks.reduce((s, t) => s + taskResults[t]!.b, 0) / tasks.length;
+  for (const t of tasks) taskResults[t] = summarize(t);
   const correct = (pred: string[]) => gold.map((g, i) => g.label === pred[i]);
   const ca = correct(A.predicted);
   const cb = correct(B.predicted);
   const mc: PairedComparison['mcnemar'] = { all: mcnemar(ca, cb) };
   for (const t of tasks) {
-    const idx = enc[t]!.idx;
+    const idx = gold.map((g, i) => (g.task === t ? i : -1)).filter((i) => i >= 0);
     mc[t] = mcnemar(idx.map((i) => ca[i]!), idx.map((i) => cb[i]!));
   }
-  return { average: summarize('average', avgA, avgB), tasks: taskResults, mcnemar: mc, missing: { a: A.missing, b: B.missing } };
+  return { average: summarize('average'), tasks: taskResults, mcnemar: mc, missing: { a: A.missing, b: B.missing } };
 }

@@ -1,8 +1,7 @@
-import { ConfigValidationError, createRng, type Task } from '@llm-ir/core';
-import { encodeTask, scratch, weightedF1Of, type EncodedTask } from './internal/fast-f1.ts';
+import { ConfigValidationError } from '@llm-ir/core';
+import { bootstrap } from './bootstrap.ts';
 import { percentileSorted } from './internal/stats.ts';
-import { uniqueLabels } from './metrics.ts';
-import { alignPredictions, resampleIndices, type GoldRow, type PredictedRow } from './score.ts';
+import { alignPredictions, type GoldRow, type PredictedRow } from './score.ts';
 
 /** One run of a factorial design: which switches were on, and its predictions on the shared test rows. */
 export interface FactorialRun {
@@ -88,25 +87,13 @@ export function estimateEffects(
     return sp / np - sm / nm;
   };
 
-  const tasks = (['scene', 'intent'] as const).filter((t) => gold.some((g) => g.task === t));
-  const perTask: Record<string, { idx: number[]; enc: EncodedTask[] }> = {};
-  for (const t of tasks as Task[]) {
-    const idx = gold.map((g, i) => (g.task === t ? i : -1)).filter((i) => i >= 0);
-    const g = idx.map((i) => gold[i]!.label);
-    const labels = uniqueLabels(g);
-    perTask[t] = { idx, enc: runs.map((r) => { const al = alignPredictions(gold, r.predictions); return encodeTask(g, idx.map((i) => al.predicted[i]!), labels); }) };
-  }
-  const scoreRuns = (idxByTask: Record<string, Int32Array | undefined>) =>
-    runs.map((_, k) => tasks.reduce((s, t) => s + weightedF1Of(perTask[t]!.enc[k]!, idxByTask[t], scratch(perTask[t]!.enc[k]!.k)), 0) / tasks.length);
-  const point = scoreRuns({});
   const resamples = options.resamples ?? 1000;
-  const rng = createRng(options.seed ?? 0);
+  const boot = bootstrap({ gold, systems: runs.map((r) => alignPredictions(gold, r.predictions).predicted), resamples, seed: options.seed ?? 0 });
+  const point = boot.point.map((p) => p.average);
   const dist = usable.map(() => new Float64Array(resamples));
-  const buffers = Object.fromEntries(tasks.map((t) => [t, new Int32Array(perTask[t]!.idx.length)]));
+  const y = new Float64Array(runs.length);
   for (let b = 0; b < resamples; b++) {
-    const idx: Record<string, Int32Array> = {};
-    for (const t of tasks) idx[t] = resampleIndices(rng, perTask[t]!.idx.length, buffers[t]);
-    const y = scoreRuns(idx);
+    boot.draws.forEach((d, k) => (y[k] = d.average[b]!));
     usable.forEach((t, i) => (dist[i]![b] = contrast(t.col, y)));
   }
   const alpha = (1 - (options.confidence ?? 0.95)) / 2;

@@ -2,6 +2,8 @@ export { classificationReport, precisionRecallF1, averageCounts, countLabels, f1
 export type { ClassificationReport, ClassScore, AveragedScore, MetricOptions, ZeroDivision, Average, LabelCounts } from './metrics.ts';
 export { scoreChallenge, alignPredictions, MISSING_PREDICTION } from './score.ts';
 export type { ChallengeScore, TaskScore, GoldRow, PredictedRow, ScoreOptions } from './score.ts';
+export { bootstrap, percentileInterval } from './bootstrap.ts';
+export type { BootstrapOptions, BootstrapResult, BootstrapKey } from './bootstrap.ts';
 export { compareRuns, mcnemar } from './compare.ts';
 export type { PairedComparison, PairedDifference, McNemarResult } from './compare.ts';
 export { estimateEffects } from './effects.ts';

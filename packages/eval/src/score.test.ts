@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng, loadSamples, SCENE_LABELS, INTENT_LABELS } from '@llm-ir/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { bootstrap, percentileInterval } from './bootstrap.ts';
 import { compareRuns, mcnemar } from './compare.ts';
+import { estimateEffects } from './effects.ts';
 import { binomialTwoSidedHalf, chiSquareSf } from './internal/stats.ts';
-import { scoreChallenge, type GoldRow, type PredictedRow } from './score.ts';
+import { alignPredictions, scoreChallenge, type GoldRow, type PredictedRow } from './score.ts';
 
 const TRAIN = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/train.json', import.meta.url));
 let gold: GoldRow[];
@@ -125,5 +127,38 @@ describe('paired comparison', () => {
     expect(chiSquareSf(5.991464547107979, 2)).toBeCloseTo(0.05, 12);
     expect(binomialTwoSidedHalf(5, 10)).toBe(1);
     expect(binomialTwoSidedHalf(0, 10)).toBeCloseTo(2 / 1024, 15);
+  });
+});
+
+describe('one bootstrap behind scores, comparisons and effects', () => {
+  it('gives exact points, the same resamples to every caller with the same seed, and agrees across the three', () => {
+    const a = noisy(0.7, 'boot-a');
+    const b = noisy(0.5, 'boot-b');
+    const align = (p: PredictedRow[]) => alignPredictions(gold, p).predicted;
+    const boot = bootstrap({ gold, systems: [align(a), align(b)], resamples: 300, seed: 9 });
+    const sa = scoreChallenge(gold, a, { resamples: 300, seed: 9 });
+    const sb = scoreChallenge(gold, b, { resamples: 300, seed: 9 });
+    // points are the exact (scikit-learn) metric
+    expect(boot.point[0]!.scene).toBe(sa.scene.weightedF1);
+    expect(boot.point[0]!.intent).toBe(sa.intent.weightedF1);
+    expect(boot.point[0]!.average).toBe(sa.average);
+    expect(boot.point[0]!.pooled).toBe(sa.pooled.weightedF1);
+    // the score's intervals are this bootstrap's percentiles
+    expect(sa.averageCi95).toEqual(percentileInterval(boot.draws[0]!.average, 0.95));
+    expect(sb.scene.ci95).toEqual(percentileInterval(boot.draws[1]!.scene, 0.95));
+    // the comparison's points are the scores', its differences the same draws paired
+    const c = compareRuns(gold, a, b, { resamples: 300, seed: 9 });
+    expect(c.average.a).toBe(sa.average);
+    expect(c.average.b).toBe(sb.average);
+    expect(c.average.ci95).toEqual(percentileInterval(Float64Array.from(boot.draws[1]!.average, (x, i) => x - boot.draws[0]!.average[i]!), 0.95));
+    // a two-run design's effect is the difference of the two scores, with the same interval
+    const e = estimateEffects(gold, [{ name: 'a', factors: { x: false }, predictions: a }, { name: 'b', factors: { x: true }, predictions: b }], { resamples: 300, seed: 9 });
+    expect(e.effects[0]!.estimate).toBeCloseTo(sb.average - sa.average, 15);
+    expect(e.effects[0]!.ci95[0]).toBeCloseTo(c.average.ci95[0], 12);
+    expect(e.effects[0]!.ci95[1]).toBeCloseTo(c.average.ci95[1], 12);
+    // a task's draws do not depend on the other task's rows
+    const sceneOnly = gold.filter((g) => g.task === 'scene');
+    const solo = bootstrap({ gold: sceneOnly, systems: [align(a).filter((_, i) => gold[i]!.task === 'scene')], resamples: 300, seed: 9 });
+    expect(Array.from(solo.draws[0]!.scene)).toEqual(Array.from(boot.draws[0]!.scene));
   });
 });

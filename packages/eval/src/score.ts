@@ -1,6 +1,5 @@
-import { createRng, LlmIrError, type Task } from '@llm-ir/core';
-import { encodeTask, scratch, weightedF1Of, type EncodedTask } from './internal/fast-f1.ts';
-import { percentileSorted } from './internal/stats.ts';
+import { LlmIrError, type Task } from '@llm-ir/core';
+import { bootstrap, MISSING_PREDICTION, percentileInterval, scoredLabels } from './bootstrap.ts';
 import { classificationReport, precisionRecallF1, uniqueLabels, type ClassificationReport } from './metrics.ts';
 
 /** A gold row: id, task and canonical label. */
@@ -71,8 +70,7 @@ export interface ScoreOptions {
   confidence?: number;
 }
 
-/** Stand-in label of a missing prediction: scored as wrong, never counted as a class. */
-export const MISSING_PREDICTION = '\u0000missing';
+export { MISSING_PREDICTION } from './bootstrap.ts';
 
 /**
  * Joins predictions to gold rows by id.
@@ -99,16 +97,6 @@ export function alignPredictions(gold: readonly GoldRow[], predictions: readonly
   return { predicted, missing, unknown };
 }
 
-function scoredLabels(gold: readonly string[], pred: readonly string[]): string[] {
-  return uniqueLabels(gold, pred.filter((p) => p !== MISSING_PREDICTION));
-}
-
-function interval(values: Float64Array, confidence: number): [number, number] {
-  const sorted = Float64Array.from(values).sort();
-  const a = (1 - confidence) / 2;
-  return [percentileSorted(sorted, a), percentileSorted(sorted, 1 - a)];
-}
-
 function taskScore(report: ClassificationReport, part: { gold: string[]; pred: string[] }, ci: [number, number] | null): TaskScore {
   // micro F1 counts a missing prediction as a wrong answer (so it equals accuracy, as it does in
   // scikit-learn when every row has a prediction); the per-class averages leave the stand-in out
@@ -125,12 +113,6 @@ function taskScore(report: ClassificationReport, part: { gold: string[]; pred: s
     n: report.n,
     ci95: ci,
   };
-}
-
-/** Draws `n` indices in [0, n) with replacement. */
-export function resampleIndices(rng: { int(n: number): number }, n: number, out = new Int32Array(n)): Int32Array {
-  for (let i = 0; i < n; i++) out[i] = rng.int(n);
-  return out;
 }
 
 /**
@@ -151,7 +133,6 @@ export function scoreChallenge(gold: readonly GoldRow[], predictions: readonly P
   const { predicted, missing, unknown } = alignPredictions(gold, predictions);
   const resamples = options.resamples ?? 1000;
   const confidence = options.confidence ?? 0.95;
-  const rng = createRng(options.seed ?? 0);
   const byTask = (task: Task | 'pooled') => {
     const idx = gold.map((g, i) => (task === 'pooled' || g.task === task ? i : -1)).filter((i) => i >= 0);
     return { gold: idx.map((i) => gold[i]!.label), pred: idx.map((i) => predicted[i]!) };
@@ -167,27 +148,12 @@ export function scoreChallenge(gold: readonly GoldRow[], predictions: readonly P
 
   let ci: Record<'scene' | 'intent' | 'pooled' | 'average', [number, number] | null> = { scene: null, intent: null, pooled: null, average: null };
   if (resamples > 0 && gold.length > 0) {
-    const enc: Record<'scene' | 'intent' | 'pooled', EncodedTask> = {
-      scene: encodeTask(parts.scene.gold, parts.scene.pred, reports.scene.labels),
-      intent: encodeTask(parts.intent.gold, parts.intent.pred, reports.intent.labels),
-      pooled: encodeTask(parts.pooled.gold, parts.pooled.pred, reports.pooled.labels),
-    };
-    const dist = { scene: new Float64Array(resamples), intent: new Float64Array(resamples), pooled: new Float64Array(resamples), average: new Float64Array(resamples) };
-    const buffers = { scene: new Int32Array(enc.scene.gold.length), intent: new Int32Array(enc.intent.gold.length), pooled: new Int32Array(enc.pooled.gold.length) };
-    const s = { scene: scratch(enc.scene.k), intent: scratch(enc.intent.k), pooled: scratch(enc.pooled.k) };
-    const streams = { scene: rng.fork('scene'), intent: rng.fork('intent'), pooled: rng.fork('pooled') };
-    for (let b = 0; b < resamples; b++) {
-      for (const t of ['scene', 'intent', 'pooled'] as const) {
-        if (enc[t].gold.length === 0) continue;
-        dist[t][b] = weightedF1Of(enc[t], resampleIndices(streams[t], enc[t].gold.length, buffers[t]), s[t]);
-      }
-      dist.average[b] = present.reduce((a, t) => a + dist[t][b]!, 0) / Math.max(1, present.length);
-    }
+    const draws = bootstrap({ gold, systems: [predicted], resamples, seed: options.seed ?? 0 }).draws[0]!;
     ci = {
-      scene: reports.scene.n ? interval(dist.scene, confidence) : null,
-      intent: reports.intent.n ? interval(dist.intent, confidence) : null,
-      pooled: interval(dist.pooled, confidence),
-      average: present.length ? interval(dist.average, confidence) : null,
+      scene: reports.scene.n ? percentileInterval(draws.scene, confidence) : null,
+      intent: reports.intent.n ? percentileInterval(draws.intent, confidence) : null,
+      pooled: percentileInterval(draws.pooled, confidence),
+      average: present.length ? percentileInterval(draws.average, confidence) : null,
     };
   }
   return {
