@@ -27,20 +27,12 @@ import {
   type Checkpoint,
   type Executor,
 } from '@llm-ir/trainer-bridge';
-import { armFactors, loadRunSplits, type CpuArm } from './pipeline.ts';
+import { armFactors, loadRunSplits, type CpuArm, type RunArmOptions } from './pipeline.ts';
 
-/** Options of {@link runGpuArm}. */
-export interface RunGpuArmOptions {
-  arm: CpuArm;
+/** Options of {@link runGpuArm}: those of the CPU pipeline's {@link RunArmOptions}, plus the GPU side. */
+export interface RunGpuArmOptions extends RunArmOptions {
   backend: 'llamafactory' | 'swift';
   executor: Executor;
-  train: string;
-  trainImages: string;
-  test: string;
-  testImages: string;
-  out: string;
-  seed?: number;
-  cacheDir?: string;
   /** GPUs per node (overrides the arm's `train.gpus`: the one GPU count of the run) and nodes (slurm). */
   gpus?: number;
   nodes?: number;
@@ -52,8 +44,6 @@ export interface RunGpuArmOptions {
   model?: string;
   /** Port of the `vllm serve` this run starts. @default 8000 */
   port?: number;
-  onProgress?: ProgressCallback;
-  log?: (line: string) => void;
 }
 
 /** The paper's GPU configuration of a checked-in arm (its `gpuPreset`), seeded, on `gpus` GPUs per node and `nodes` nodes when given. */
