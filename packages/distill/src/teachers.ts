@@ -69,6 +69,11 @@ export interface OpenAITeacherOptions extends ChatClientOptions {
   journal?: string;
 }
 
+/** The label of highest probability among `labels` (the first of equals). */
+function topLabel(probs: Readonly<Record<string, number>>, labels: readonly string[]): string {
+  return labels.reduce((a, b) => ((probs[b] ?? 0) > (probs[a] ?? 0) ? b : a));
+}
+
 /** Encodes an image as a JPEG data URL no larger than `maxPixels`. */
 export async function imageDataUrl(path: string, maxPixels: number): Promise<string> {
   const img = sharp(path).autoOrient();
@@ -180,7 +185,7 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
       );
       const probs = probsFromLogprobs(r, labels);
       if (probs) {
-        const label = labels.reduce((a, b) => (probs[b]! > probs[a]! ? b : a));
+        const label = topLabel(probs, labels);
         return { id: sample.id, task: sample.task, label, probs };
       }
       // no logprobs from this server (whatever it answered): count votes instead, as documented
@@ -205,7 +210,7 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     if (total === 0) throw new LlmIrError({ code: 'unmatched-answer', message: 'no sampled answer is a label', id: sample.id });
     const probs = Object.fromEntries(labels.map((l) => [l, (counts.get(l) ?? 0) / total]));
-    return { id: sample.id, task: sample.task, label: labels.reduce((a, b) => (probs[b]! > probs[a]! ? b : a)), probs };
+    return { id: sample.id, task: sample.task, label: topLabel(probs, labels), probs };
   }
 
   return {
@@ -314,7 +319,7 @@ export function ensembleTeacher(teachers: readonly Teacher[], weights?: readonly
         });
         if (wsum === 0) continue;
         const norm = Object.fromEntries([...probs.entries()].map(([l, v]) => [l, v / wsum]));
-        const label = Object.keys(norm).reduce((a, b) => (norm[b]! > norm[a]! ? b : a));
+        const label = topLabel(norm, Object.keys(norm));
         agreement.set(s.id, tops.filter((t) => t === label).length / tops.length);
         out.push({ id: s.id, task: s.task, label, probs: norm });
       }

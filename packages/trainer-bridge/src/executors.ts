@@ -118,6 +118,11 @@ export function diagnoseLog(text: string): string | undefined {
   return undefined;
 }
 
+/** A job that ended badly: out of memory when its log says CUDA ran out, else failed, with the reason. */
+function failedStatus(exitCode: number, reason: string | undefined): JobStatus {
+  return { state: reason === 'cuda-oom' ? 'out-of-memory' : 'failed', exitCode, ...(reason ? { reason } : {}) };
+}
+
 async function tailFile(path: string, lines: number): Promise<string> {
   try {
     const text = await readFile(path, 'utf8');
@@ -289,7 +294,7 @@ async function exitStatus(runDir: string, logFile: string): Promise<JobStatus | 
   if (existsSync(join(runDir, 'cancelled'))) return { state: 'cancelled', exitCode: exit.code };
   if (exit.code === 0) return { state: 'succeeded', exitCode: 0 };
   const reason = exit.error === 'gpus' ? 'gpus-unavailable' : exit.error ? 'command-not-found' : diagnoseLog(await tailFile(logFile, 200));
-  return { state: reason === 'cuda-oom' ? 'out-of-memory' : 'failed', exitCode: exit.code, ...(reason ? { reason } : {}) };
+  return failedStatus(exit.code, reason);
 }
 
 function refuseNodes(spec: JobSpec, kind: string): void {
@@ -504,7 +509,7 @@ export function slurmExecutor(options: { sbatch?: string; squeue?: string; sacct
     if (existsSync(join(handle.runDir, 'cancelled')) && !isActive(mapped)) return { state: 'cancelled', exitCode: code, raw: state };
     if (mapped === 'failed') {
       const reason = diagnoseLog(await tailFile(await logFile(handle), 200));
-      return { state: reason === 'cuda-oom' ? 'out-of-memory' : 'failed', exitCode: code, raw: state, ...(reason ? { reason } : {}) };
+      return { ...failedStatus(code, reason), raw: state };
     }
     const hint = state.startsWith('SPECIAL_EXIT') ? ' (held in the queue: scontrol release it to run again, or scancel it)' : state.startsWith('REVOKED') ? ' (the job runs on another cluster of the federation: follow it there with -M)' : '';
     return { state: mapped, exitCode: code, raw: state, ...(mapped !== 'succeeded' && !isActive(mapped) ? { reason: `${state}${hint}` } : {}) };
@@ -590,7 +595,7 @@ export function sshExecutor(options: { host: string; remoteDir: string; ssh?: st
       if (cancelled) return { state: 'cancelled', exitCode: exit.code };
       if (exit.code === 0) return { state: 'succeeded', exitCode: 0 };
       const reason = exit.error === 'gpus' ? 'gpus-unavailable' : exit.error ? 'command-not-found' : diagnoseLog(await run(`tail -n 200 ${q(`${remoteOf(handle)}/train.log`)}`));
-      return { state: reason === 'cuda-oom' ? 'out-of-memory' : 'failed', exitCode: exit.code, ...(reason ? { reason } : {}) };
+      return failedStatus(exit.code, reason);
     },
     logs: (handle, o = {}) => run(`tail -n ${o.tail ?? 100} ${q(`${remoteOf(handle)}/train.log`)}`),
     async cancel(handle, o = {}) {
