@@ -151,8 +151,8 @@ async function resumeFrom(prepared: PreparedTraining, checkpoint: Checkpoint): P
  *
  * @throws {TrainingRunError} when the job does not succeed (CUDA out of memory, NaN loss, SLURM
  * TIMEOUT / PREEMPTED / NODE_FAIL, ...), with the log's tail.
- * @throws {LlmIrError} `job-conflict` when another training of this folder is still running, or was
- * submitted to another executor kind.
+ * @throws {LlmIrError} `job-conflict` when a job of this folder is still queued or running under
+ * another configuration or on another executor kind.
  */
 export async function runTraining(prepared: PreparedTraining, executor: Executor, options: RunTrainingOptions = {}): Promise<{ handle: JobHandle; status: JobStatus; entries: TrainLogEntry[]; checkpoints: Checkpoint[]; resumedFrom?: Checkpoint; reattached?: boolean }> {
   const log = options.log ?? (() => {});
