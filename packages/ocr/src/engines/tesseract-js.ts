@@ -6,6 +6,7 @@ import { createWorker, OEM } from 'tesseract.js';
 import type { OcrLine } from '@llm-ir/core';
 import type { EngineOptions, OcrEngine, OcrResult } from '../types.ts';
 import { EngineError, finishLines, normalizeBox, prepareImage } from './common.ts';
+import { packageVersion } from './versions.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -43,7 +44,8 @@ export async function createTesseractJsEngine(options: EngineOptions = {}): Prom
     throw new EngineError('engine-unavailable', `cannot start tesseract.js: ${(cause as Error).message ?? String(cause)}`, { cause });
   }
   const upscale = { upscale: options.upscale ?? 2, upscaleBelow: options.upscaleBelow ?? 1200 };
-  const id = `tesseract.js@7.0.0(${languages.join('+')},4.0.0_best_int,psm${options.psm ?? 3})`;
+  const data = languages.map((l) => `${l}-${packageVersion(`@tesseract.js-data/${l}`)}`).join('+');
+  const id = `tesseract.js@${packageVersion('tesseract.js')}(${data},4.0.0_best_int,psm${options.psm ?? 3},up${upscale.upscale}<${upscale.upscaleBelow})`;
   return {
     name: 'tesseract',
     id,
