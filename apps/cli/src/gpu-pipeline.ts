@@ -4,16 +4,14 @@ import { join, resolve } from 'node:path';
 import {
   createRunRecord,
   LlmIrError,
-  openArtifactCache,
   writeFileAtomic,
   writePredictionsJsonl,
   writeSubmissionCsv,
   type Prediction,
-  type ProgressCallback,
   type Sample,
 } from '@llm-ir/core';
 import { scoreChallenge, toRunSummary, writeReport, type CheckpointScore } from '@llm-ir/eval';
-import { applyOcr, createOcrPool, ocrDataset } from '@llm-ir/ocr';
+import { applyOcr } from '@llm-ir/ocr';
 import {
   armFrom,
   maxImagesPerRow,
@@ -27,7 +25,7 @@ import {
   type Checkpoint,
   type Executor,
 } from '@llm-ir/trainer-bridge';
-import { armFactors, loadRunSplits, type CpuArm, type RunArmOptions } from './pipeline.ts';
+import { armFactors, loadRunSplits, ocrSplits, type CpuArm, type RunArmOptions } from './pipeline.ts';
 
 /** Options of {@link runGpuArm}: those of the CPU pipeline's {@link RunArmOptions}, plus the GPU side. */
 export interface RunGpuArmOptions extends RunArmOptions {
@@ -54,15 +52,6 @@ export function gpuArmOf(arm: CpuArm, options: { seed?: number; gpus?: number; n
   const preset = armFrom(arm.gpuPreset);
   const train = { ...preset.train, ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.gpus !== undefined ? { gpus: options.gpus } : {}), ...(options.nodes !== undefined ? { nodes: options.nodes } : {}) };
   return resolveArm({ ...preset, train });
-}
-
-async function withOcr(samples: Sample[], imagesDir: string, cacheDir: string, onProgress?: ProgressCallback): Promise<Sample[]> {
-  const pool = await createOcrPool({ engine: 'paddle' });
-  try {
-    return (await ocrDataset(samples, { pool, imagesDir, cache: openArtifactCache({ dir: cacheDir }), ...(onProgress ? { onProgress } : {}) })).samples;
-  } finally {
-    await pool.close();
-  }
 }
 
 /** The most frequent label of each task in the training rows (the answer for rows the model's reply matched no label). */
@@ -102,8 +91,9 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
   try {
     let { train, test, gold } = await loadRunSplits(options.train, options.test, run);
     const format = arm.ocr.format ?? 'plain';
-    if (arm.ocr.train) train = applyOcr(await withOcr(train, options.trainImages, cacheDir, options.onProgress), { at: 'train', split: 'train', format });
-    if (arm.ocr.infer) test = applyOcr(await withOcr(test, options.testImages, cacheDir, options.onProgress), { at: 'both', split: 'test', format });
+    const ocr = async (rows: Sample[], imagesDir: string) => (await ocrSplits([{ rows, imagesDir }], { cacheDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}), onError: (e) => run.logError({ code: e.code, message: `OCR: ${e.message}`, ...(e.file ? { file: e.file } : {}) }) }))[0]!;
+    if (arm.ocr.train) train = applyOcr(await ocr(train, options.trainImages), { at: 'train', split: 'train', format });
+    if (arm.ocr.infer) test = applyOcr(await ocr(test, options.testImages), { at: 'both', split: 'test', format });
 
     // training, or the checkpoints of a finished one
     const runDir = join(out, 'train');

@@ -18,6 +18,7 @@ import {
   type LlmIrError,
   type RunRecord,
   type Sample,
+  type Task,
 } from '@llm-ir/core';
 import { augmentSampleText, DEFAULT_TEXT_POLICY, ecommerceLexicon } from '@llm-ir/augmentation';
 import { createStudent, loadStudent } from '@llm-ir/distill';
@@ -52,6 +53,30 @@ export function parseCpuArm(value: unknown, source = 'arm'): CpuArm {
 /** The on/off switches of an arm (for component effects). */
 export function armFactors(arm: CpuArm): Record<string, boolean> {
   return { ocrTrain: arm.ocr.train, ocrInfer: arm.ocr.infer, augment: (arm.augment?.factor ?? 1) > 1, rag: arm.rag !== undefined, distill: arm.distill !== undefined };
+}
+
+/**
+ * OCR (PaddleOCR, through the artifact cache) of the rows of some tasks in one or more splits, with
+ * one engine pool for all of them; rows of other tasks come back as they were. Each image that
+ * cannot be read is handed to `onError` (its rows get no OCR for it). The one OCR step of `llm-ir
+ * run` (both backends) and `llm-ir train`.
+ */
+export async function ocrSplits(splits: ReadonlyArray<{ rows: Sample[]; imagesDir: string }>, options: { cacheDir: string; tasks?: readonly Task[]; onProgress?: ProgressCallback; onError?: (error: LlmIrError) => void | Promise<void> }): Promise<Sample[][]> {
+  const tasks = new Set<Task>(options.tasks ?? ['scene', 'intent']);
+  const cache = openArtifactCache({ dir: resolve(options.cacheDir) });
+  const pool = await createOcrPool({ engine: 'paddle' });
+  try {
+    const out: Sample[][] = [];
+    for (const { rows, imagesDir } of splits) {
+      const r = await ocrDataset(rows.filter((s) => tasks.has(s.task)), { pool, imagesDir, cache, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+      for (const e of r.errors) await options.onError?.(e.error);
+      const byId = new Map(r.samples.map((s) => [s.id, s]));
+      out.push(rows.map((s) => byId.get(s.id) ?? s));
+    }
+    return out;
+  } finally {
+    await pool.close();
+  }
 }
 
 /** Options of {@link runArm}. */
@@ -136,19 +161,10 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
     let { train, test, gold, labelled } = await loadRunSplits(options.train, options.test, run);
     const cache = openArtifactCache({ dir: resolve(options.cacheDir ?? '.llm-ir-cache') });
     if (arm.ocr.train || arm.ocr.infer) {
-      const pool = await createOcrPool({ engine: 'paddle' });
-      try {
-        const tasks = new Set(arm.ocr.tasks ?? ['scene', 'intent']);
-        const withOcr = async (rows: Sample[], imagesDir: string) => {
-          const done = (await ocrDataset(rows.filter((s) => tasks.has(s.task)), { pool, imagesDir, cache, ...(options.onProgress ? { onProgress: options.onProgress } : {}) })).samples;
-          const byId = new Map(done.map((s) => [s.id, s]));
-          return rows.map((s) => byId.get(s.id) ?? s);
-        };
-        if (arm.ocr.train) train = await withOcr(train, options.trainImages);
-        if (arm.ocr.infer) test = await withOcr(test, options.testImages);
-      } finally {
-        await pool.close();
-      }
+      const wanted = [...(arm.ocr.train ? [{ rows: train, imagesDir: options.trainImages }] : []), ...(arm.ocr.infer ? [{ rows: test, imagesDir: options.testImages }] : [])];
+      const done = await ocrSplits(wanted, { cacheDir: options.cacheDir ?? '.llm-ir-cache', ...(arm.ocr.tasks ? { tasks: arm.ocr.tasks } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}), onError: (e) => run.logError({ code: e.code, message: `OCR: ${e.message}`, ...(e.file ? { file: e.file } : {}) }) });
+      if (arm.ocr.train) train = done.shift()!;
+      if (arm.ocr.infer) test = done.shift()!;
     }
     const factor = arm.augment?.factor ?? 1;
     if (factor > 1) {

@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { createRunRecord, LlmIrError, openArtifactCache, writePredictionsJsonl, writeSubmissionCsv, type Sample } from '@llm-ir/core';
-import { applyOcr, createOcrPool, ocrDataset } from '@llm-ir/ocr';
+import { createRunRecord, LlmIrError, writePredictionsJsonl, writeSubmissionCsv, type Sample } from '@llm-ir/core';
+import { applyOcr } from '@llm-ir/ocr';
+import { ocrSplits } from '../pipeline.ts';
 import {
   armFrom,
   executorForHandle,
@@ -35,14 +36,7 @@ export async function readArm(spec: string): Promise<ArmConfig> {
 export async function withArmOcr(samples: Sample[], arm: ArmConfig, split: 'train' | 'test', imagesDir: string, cacheDir: string, io: CliIo): Promise<Sample[]> {
   const wanted = split === 'train' ? arm.ocr.train : arm.ocr.infer;
   if (!wanted) return samples;
-  const pool = await createOcrPool({ engine: 'paddle' });
-  try {
-    const out = await ocrDataset(samples, { pool, imagesDir, cache: openArtifactCache({ dir: cacheDir }), onProgress: terminalProgress({ enabled: io.progress }) });
-    for (const e of out.errors) io.stderr(`OCR: ${e.error.message} [${e.error.code}]\n`);
-    return out.samples;
-  } finally {
-    await pool.close();
-  }
+  return (await ocrSplits([{ rows: samples, imagesDir }], { cacheDir, onProgress: terminalProgress({ enabled: io.progress }), onError: (e) => io.stderr(`OCR: ${e.message} [${e.code}]\n`) }))[0]!;
 }
 
 /** The executor a `--executor` flag names (ssh needs `--host` and `--remote-dir`). */
