@@ -23,7 +23,7 @@ export interface NumberStats {
 }
 
 /** Quantile with linear interpolation between order statistics (numpy's default method). */
-export function quantile(sorted: readonly number[], q: number): number {
+export function quantile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return Number.NaN;
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);

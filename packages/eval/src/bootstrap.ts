@@ -1,6 +1,5 @@
-import { createRng, type Task } from '@llm-ir/core';
+import { createRng, quantile, type Task } from '@llm-ir/core';
 import { encodeTask, scratch, weightedF1Of, type EncodedTask, type Scratch } from './internal/fast-f1.ts';
-import { percentileSorted } from './internal/stats.ts';
 import { classificationReport, uniqueLabels } from './metrics.ts';
 
 /** What a bootstrap statistic is computed over: each task, the mean of the tasks, all rows pooled. */
@@ -123,5 +122,5 @@ export function bootstrap(options: BootstrapOptions): BootstrapResult {
 export function percentileInterval(draws: ArrayLike<number>, confidence: number): [number, number] {
   const sorted = Float64Array.from(draws).sort();
   const alpha = (1 - confidence) / 2;
-  return [percentileSorted(sorted, alpha), percentileSorted(sorted, 1 - alpha)];
+  return [quantile(sorted, alpha), quantile(sorted, 1 - alpha)];
 }

@@ -1,6 +1,5 @@
 import { ConfigValidationError } from '@llm-ir/core';
-import { bootstrap } from './bootstrap.ts';
-import { percentileSorted } from './internal/stats.ts';
+import { bootstrap, percentileInterval } from './bootstrap.ts';
 import { alignPredictions, type GoldRow, type PredictedRow } from './score.ts';
 
 /** One run of a factorial design: which switches were on, and its predictions on the shared test rows. */
@@ -96,7 +95,6 @@ export function estimateEffects(
     boot.draws.forEach((d, k) => (y[k] = d.average[b]!));
     usable.forEach((t, i) => (dist[i]![b] = contrast(t.col, y)));
   }
-  const alpha = (1 - (options.confidence ?? 0.95)) / 2;
   const same = (a: number[], b: number[]) => a.every((x, i) => x === b[i]) || a.every((x, i) => x === -b[i]!);
   const combos = new Set(runs.map((r) => factors.map((f) => (r.factors[f] ? 1 : 0)).join('')));
   return {
@@ -104,12 +102,11 @@ export function estimateEffects(
     runs: runs.map((r, i) => ({ name: r.name, factors: r.factors, score: point[i]! })),
     fullFactorial: combos.size === 2 ** factors.length,
     effects: usable.map((t, i) => {
-      const sorted = dist[i]!.sort();
       return {
         term: t.term,
         kind: t.kind,
         estimate: contrast(t.col, point),
-        ci95: [percentileSorted(sorted, alpha), percentileSorted(sorted, 1 - alpha)] as [number, number],
+        ci95: percentileInterval(dist[i]!, options.confidence ?? 0.95),
         aliasedWith: usable.filter((o) => o !== t && same(o.col, t.col)).map((o) => o.term),
       };
     }),

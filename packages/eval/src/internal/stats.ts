@@ -65,12 +65,3 @@ export function binomialTwoSidedHalf(k: number, n: number): number {
   for (let i = 0; i <= m; i++) tail += Math.exp(logC(i));
   return Math.min(1, 2 * tail - (2 * m === n ? Math.exp(logC(m)) : 0));
 }
-
-/** Percentile of sorted values with linear interpolation (numpy's default). */
-export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
