@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import { LlmIrError } from '@llm-ir/core';
 import type { ChallengeScore, TaskScore } from './score.ts';
 
@@ -165,13 +166,9 @@ export function tableToMarkdown(t: Table): string {
   return `${head}${t.rows.map((r) => `| ${formatRow(t, r).join(' | ')} |`).join('\n')}\n`;
 }
 
-function csvCell(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** Renders a table as CSV (numbers with full precision). */
+/** Renders a table as CSV (RFC 4180 quoting by csv-stringify; numbers with full precision). */
 export function tableToCsv(t: Table): string {
-  return `${t.columns.map(csvCell).join(',')}\n${t.rows.map((r) => r.map((v) => csvCell(v === null ? '' : String(v))).join(',')).join('\n')}\n`;
+  return stringifyCsv([t.columns, ...t.rows.map((r) => r.map((v) => (v === null ? '' : String(v))))]);
 }
 
 /** Escapes text for HTML. */
