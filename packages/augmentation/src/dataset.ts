@@ -1,5 +1,6 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import pMap from 'p-map';
 import {
   checkImage,
   ConfigValidationError,
@@ -197,12 +198,7 @@ export async function augmentDataset(samples: readonly Sample[], options: Augmen
     }
   };
 
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.max(1, options.concurrency ?? 4) }, async () => {
-      while (next < mine.length) await makeOne(next++);
-    }),
-  );
+  await pMap(mine.keys(), makeOne, { concurrency: Math.max(1, options.concurrency ?? 4) });
   progress.end();
   const created = made.filter((s): s is Sample => s !== undefined);
   for (const s of created) perLabel[`${s.task}/${s.label}`]!.after++;

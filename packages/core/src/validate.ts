@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
+import pMap from 'p-map';
 import { countPlaceholders, parseChallengeRow } from './challenge.ts';
 import { LlmIrError } from './errors.ts';
 import { checkImage, type ImageInfo, type ImageLimits } from './images.ts';
@@ -41,18 +42,6 @@ export interface ValidateOptions {
 
 function problem(row: number | null, id: string | null, field: string, code: string, message: string, severity: Problem['severity'] = 'error'): Problem {
   return { row, id, field, code, message, severity };
-}
-
-async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      signal?.throwIfAborted();
-      const item = items[next++]!;
-      await work(item);
-    }
-  });
-  await Promise.all(runners);
 }
 
 /**
@@ -119,9 +108,8 @@ export async function validateRows(rows: readonly unknown[], options: ValidateOp
     const checked = new Map<string, Promise<ImageInfo>>();
     const progress = startProgress('validate-images', options.onProgress, { total: imageUses.length, unit: 'image' });
     const imageProblems: Array<Problem & { order: number }> = [];
-    await pool(
+    await pMap(
       imageUses.map((u, order) => ({ ...u, order })),
-      options.concurrency ?? 8,
       async (u) => {
         let check = checked.get(u.name);
         if (!check) {
@@ -137,7 +125,7 @@ export async function validateRows(rows: readonly unknown[], options: ValidateOp
           progress.fail();
         }
       },
-      options.signal,
+      { concurrency: Math.max(1, options.concurrency ?? 8), ...(options.signal ? { signal: options.signal } : {}) },
     );
     progress.end();
     imageProblems.sort((a, b) => a.order - b.order);

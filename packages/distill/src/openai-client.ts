@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit from 'p-limit';
 import { LlmIrError } from '@llm-ir/core';
 
 /** Options of {@link createChatClient}. */
@@ -77,13 +78,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
   const backoff = options.backoffMs ?? 500;
   const maxBackoff = options.maxBackoffMs ?? 30_000;
   const stats: ChatStats = { requests: 0, retries: 0, failures: 0, promptTokens: 0, completionTokens: 0, ms: 0 };
-  let active = 0;
-  const queue: Array<() => void> = [];
-  const acquire = () => new Promise<void>((resolve) => (active < limit ? (active++, resolve()) : queue.push(() => (active++, resolve()))));
-  const release = () => {
-    active--;
-    queue.shift()?.();
-  };
+  const slot = pLimit(limit);
   const redact = (s: string) => {
     const key = process.env[options.apiKeyEnv ?? 'OPENAI_API_KEY'];
     return key ? s.split(key).join('[redacted]') : s;
@@ -91,9 +86,8 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
 
   return {
     stats: () => ({ ...stats }),
-    async complete(body, opts = {}) {
-      await acquire();
-      try {
+    complete(body, opts = {}) {
+      return slot(async () => {
         for (let attempt = 0; ; attempt++) {
           opts.signal?.throwIfAborted();
           const key = process.env[options.apiKeyEnv ?? 'OPENAI_API_KEY'];
@@ -151,9 +145,7 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
           const wait = retryAfter ?? Math.random() * Math.min(maxBackoff, backoff * 2 ** attempt);
           await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : {});
         }
-      } finally {
-        release();
-      }
+      });
     },
   };
 }
