@@ -49,7 +49,7 @@ export async function prepareTraining(options: { backend: 'llamafactory' | 'swif
   const resources = { gpus: options.arm.train.gpus, nodes: options.arm.train.nodes ?? 1 };
   // a job of this folder still queued or running reads these files: leave them as they are (runTraining
   // re-attaches to it, or refuses when the new configuration differs)
-  const write = !(await activeJob(runDir));
+  const write = !(await jobActive(runDir));
   if (options.backend === 'llamafactory') {
     const e = await exportLlamaFactory(options.samples, options.arm, { runDir, imagesDir: options.imagesDir, write, ...(options.rationales ? { rationales: options.rationales } : {}) });
     const fingerprint = hashValue({ backend: 'llamafactory', command: e.command, env: e.env, config: e.contents.config, data: sha256(e.contents.data) });
@@ -60,12 +60,11 @@ export async function prepareTraining(options: { backend: 'llamafactory' | 'swif
   return { backend: 'swift', runDir, outputDir: e.outputDir, logFile: join(e.outputDir, 'logging.jsonl'), command: e.command, env: e.env, rows: e.rows, stepsPerEpoch: e.stepsPerEpoch, ...resources, fingerprint };
 }
 
-/** The job recorded in `<runDir>/job.json` when it is still queued or running. */
-async function activeJob(runDir: string): Promise<{ handle: JobHandle; status: JobStatus } | undefined> {
-  if (!existsSync(join(runDir, 'job.json'))) return undefined;
+/** Whether the job recorded in `<runDir>/job.json` is still queued or running. */
+async function jobActive(runDir: string): Promise<boolean> {
+  if (!existsSync(join(runDir, 'job.json'))) return false;
   const handle = await loadHandle(runDir);
-  const status = await executorForHandle(handle).status(handle);
-  return isActive(status.state) ? { handle, status } : undefined;
+  return isActive((await executorForHandle(handle).status(handle)).state);
 }
 
 /** A failed training run, with the executor's state and the tail of the log. */

@@ -292,8 +292,13 @@ async function exitStatus(runDir: string, logFile: string): Promise<JobStatus | 
   if (!existsSync(path)) return undefined;
   const exit = JSON.parse(await readFile(path, 'utf8')) as { code: number; signal?: string; error?: string };
   if (existsSync(join(runDir, 'cancelled'))) return { state: 'cancelled', exitCode: exit.code };
+  return wrapperExit(exit, () => tailFile(logFile, 200));
+}
+
+/** The state the wrapper's exit.json records: its `error` names a refusal at start, else the log's tail tells why it failed. */
+async function wrapperExit(exit: { code: number; error?: string }, logTail: () => Promise<string>): Promise<JobStatus> {
   if (exit.code === 0) return { state: 'succeeded', exitCode: 0 };
-  const reason = exit.error === 'gpus' ? 'gpus-unavailable' : exit.error ? 'command-not-found' : diagnoseLog(await tailFile(logFile, 200));
+  const reason = exit.error === 'gpus' ? 'gpus-unavailable' : exit.error ? 'command-not-found' : diagnoseLog(await logTail());
   return failedStatus(exit.code, reason);
 }
 
@@ -593,9 +598,7 @@ export function sshExecutor(options: { host: string; remoteDir: string; ssh?: st
       if (text === 'LOST') return cancelled ? { state: 'cancelled' } : { state: 'failed', reason: 'lost: the remote process is gone without an exit record' };
       const exit = JSON.parse(text) as { code: number; error?: string };
       if (cancelled) return { state: 'cancelled', exitCode: exit.code };
-      if (exit.code === 0) return { state: 'succeeded', exitCode: 0 };
-      const reason = exit.error === 'gpus' ? 'gpus-unavailable' : exit.error ? 'command-not-found' : diagnoseLog(await run(`tail -n 200 ${q(`${remoteOf(handle)}/train.log`)}`));
-      return failedStatus(exit.code, reason);
+      return wrapperExit(exit, () => run(`tail -n 200 ${q(`${remoteOf(handle)}/train.log`)}`));
     },
     logs: (handle, o = {}) => run(`tail -n ${o.tail ?? 100} ${q(`${remoteOf(handle)}/train.log`)}`),
     async cancel(handle, o = {}) {

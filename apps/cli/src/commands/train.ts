@@ -167,7 +167,7 @@ export function trainCommands(io: CliIo): Command[] {
     .action(async (dir: string, flags: { grace: string }) => {
       const h = await loadHandle(dir);
       const ex = executorForHandle(h);
-      await ex.cancel(h, { graceMs: 1000 * Number(flags.grace) });
+      await ex.cancel(h, { graceMs: 1000 * wholeNumber('--grace', flags.grace)! });
       const s = await ex.status(h);
       io.stdout(`${h.executor} job ${h.id}: ${s.state}${s.reason ? ` (${s.reason})` : ''}\n`);
     });
