@@ -12,8 +12,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { estimateEffects, loadGold, loadPredictions, scoreChallenge, table1, table2, tableToMarkdown, toRunSummary, writeReport, type CheckpointScore, type FactorialRun, type RunResult } from '@llm-ir/eval';
 import type { PredictedRow } from '@llm-ir/eval';
-import { armFactors, type CpuArm } from '../apps/cli/src/pipeline.ts';
-import { gridArms, loadArm } from '../apps/cli/src/commands/run.ts';
+import { armFactors, loadArm, type ArmConfig } from '@llm-ir/trainer-bridge';
+import { gridArms } from '../apps/cli/src/commands/run.ts';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const { values } = parseArgs({ options: { data: { type: 'string' }, k: { type: 'string', default: '5' }, jobs: { type: 'string', default: '2' }, out: { type: 'string', default: 'runs/cv' }, seed: { type: 'string', default: '0' }, 'no-grid': { type: 'boolean', default: false }, cache: { type: 'string', default: join(root, '.llm-ir-cache') } } });
@@ -37,10 +37,10 @@ if (!existsSync(join(folds, `fold-${k - 1}`, 'test.json'))) {
 }
 
 // 2. arms: the checked-in ones and the grid cells, each distinct configuration once
-const named = await Promise.all((await readdir(join(root, 'apps', 'ablation', 'arms'))).filter((f) => f.endsWith('.json')).sort().map((f) => loadArm(join(root, 'apps', 'ablation', 'arms', f))));
+const named = await Promise.all((await readdir(join(root, 'apps', 'ablation', 'arms'))).filter((f) => f.endsWith('.json') && f !== 'arm.schema.json').sort().map((f) => loadArm(join(root, 'apps', 'ablation', 'arms', f))));
 const grid = values['no-grid'] ? [] : gridArms();
-const keyOf = (a: CpuArm) => JSON.stringify({ ocr: a.ocr, augment: a.augment?.factor ?? 1, rag: a.rag ?? null, distill: a.distill ?? null, student: a.student ?? null });
-const configs = new Map<string, { arm: CpuArm; names: string[] }>();
+const keyOf = (a: ArmConfig) => JSON.stringify({ ocr: a.ocr, augment: a.augment?.factor ?? 1, rag: a.rag ?? null, distill: a.distill ?? null, student: a.student ?? null });
+const configs = new Map<string, { arm: ArmConfig; names: string[] }>();
 for (const a of [...grid, ...named]) {
   const key = keyOf(a);
   const c = configs.get(key);
@@ -49,7 +49,7 @@ for (const a of [...grid, ...named]) {
 }
 const slug = (name: string) => name.replace(/^\+/, 'plus-');
 await mkdir(join(out, 'arms'), { recursive: true });
-const jobs: Array<{ fold: number; arm: CpuArm; dir: string; file: string }> = [];
+const jobs: Array<{ fold: number; arm: ArmConfig; dir: string; file: string }> = [];
 for (const { arm } of configs.values()) {
   const file = join(out, 'arms', `${slug(arm.name)}.json`);
   await writeFile(file, `${JSON.stringify(arm)}\n`);
@@ -58,7 +58,7 @@ for (const { arm } of configs.values()) {
 // students are cached and shared (an arm with rag or distill starts from the student of the same arm
 // without them): every fold's plain students first, then distillation, then retrieval, so parallel
 // jobs rarely wait on one another's lock
-const level = (a: CpuArm) => (a.rag ? 2 : a.distill ? 1 : 0);
+const level = (a: ArmConfig) => (a.rag ? 2 : a.distill ? 1 : 0);
 jobs.sort((a, b) => level(a.arm) - level(b.arm) || a.fold - b.fold);
 
 // 3. run every (arm, fold) not already finished, `--jobs` at a time

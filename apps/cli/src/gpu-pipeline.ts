@@ -11,12 +11,12 @@ import {
   type Sample,
 } from '@llm-ir/core';
 import { scoreChallenge, toRunSummary, writeReport, type CheckpointScore } from '@llm-ir/eval';
-import { applyOcr } from '@llm-ir/ocr';
+import { augmentStage } from '@llm-ir/augmentation';
 import {
-  armFrom,
+  armFactors,
   maxImagesPerRow,
+  parseArm,
   predictWithEndpoint,
-  resolveArm,
   prepareTraining,
   runTraining,
   startServer,
@@ -25,7 +25,7 @@ import {
   type Checkpoint,
   type Executor,
 } from '@llm-ir/trainer-bridge';
-import { armFactors, loadRunSplits, ocrSplits, type CpuArm, type RunArmOptions } from './pipeline.ts';
+import { armOcr, armPrompts, loadRunSplits, runContext, type RunArmOptions } from './pipeline.ts';
 
 /** Options of {@link runGpuArm}: those of the CPU pipeline's {@link RunArmOptions}, plus the GPU side. */
 export interface RunGpuArmOptions extends RunArmOptions {
@@ -44,14 +44,16 @@ export interface RunGpuArmOptions extends RunArmOptions {
   port?: number;
 }
 
-/** The paper's GPU configuration of a checked-in arm (its `gpuPreset`), seeded, on `gpus` GPUs per node and `nodes` nodes when given. */
-export function gpuArmOf(arm: CpuArm, options: { seed?: number; gpus?: number; nodes?: number } = {}): ArmConfig {
-  if (!arm.gpuPreset) {
-    throw new LlmIrError({ code: 'config-invalid', message: `arm ${JSON.stringify(arm.name)} has no gpuPreset: the GPU backends train the paper's presets (baseline, ocr-train, ocr-train-infer, lora-r16-a32-ocr); run this arm with --backend cpu` });
-  }
-  const preset = armFrom(arm.gpuPreset);
-  const train = { ...preset.train, ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.gpus !== undefined ? { gpus: options.gpus } : {}), ...(options.nodes !== undefined ? { nodes: options.nodes } : {}) };
-  return resolveArm({ ...preset, train });
+/**
+ * The arm a GPU run trains: its LoRA settings, seeded, on `gpus` GPUs per node and `nodes` nodes when
+ * given. Retrieval and self-distillation are stages of the CPU pipeline only; an arm with them is
+ * refused here rather than trained without them.
+ */
+export function gpuArmOf(arm: ArmConfig, options: { seed?: number; gpus?: number; nodes?: number } = {}): ArmConfig {
+  const cpuOnly = (['rag', 'distill'] as const).filter((k) => arm[k] !== undefined);
+  if (cpuOnly.length) throw new LlmIrError({ code: 'config-invalid', message: `arm ${JSON.stringify(arm.name)} has ${cpuOnly.join(' and ')}: the GPU backends have no ${cpuOnly.join(' / ')} stage (retrieved context and self-distillation run on --backend cpu); remove ${cpuOnly.length > 1 ? 'them' : 'it'} or run with --backend cpu` });
+  const train = { ...arm.train, ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.gpus !== undefined ? { gpus: options.gpus } : {}), ...(options.nodes !== undefined ? { nodes: options.nodes } : {}) };
+  return parseArm({ ...arm, train }, `arm ${arm.name}`);
 }
 
 /** The most frequent label of each task in the training rows (the answer for rows the model's reply matched no label). */
@@ -85,15 +87,14 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
   const log = options.log ?? (() => {});
-  const cacheDir = resolve(options.cacheDir ?? '.llm-ir-cache');
   const run = await createRunRecord({ runsDir: resolve(out, '..'), id: out.split('/').pop()!, config: { ...options, executor: options.executor.kind, onProgress: undefined, log: undefined }, resolvedConfig: { arm, backend: options.backend }, inputs: { train: options.train, test: options.test }, resume: true });
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  const ctx = runContext(run, options);
   try {
-    let { train, test, gold } = await loadRunSplits(options.train, options.test, run);
-    const format = arm.ocr.format ?? 'plain';
-    const ocr = async (rows: Sample[], imagesDir: string) => (await ocrSplits([{ rows, imagesDir }], { cacheDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}), onError: (e) => run.logError({ code: e.code, message: `OCR: ${e.message}`, ...(e.file ? { file: e.file } : {}) }) }))[0]!;
-    if (arm.ocr.train) train = applyOcr(await ocr(train, options.trainImages), { at: 'train', split: 'train', format });
-    if (arm.ocr.infer) test = applyOcr(await ocr(test, options.testImages), { at: 'both', split: 'test', format });
+    const { gold, ...splits } = await loadRunSplits(options.train, options.test, run);
+    const ocred = await armOcr(ctx, arm, { rows: splits.train, imagesDir: options.trainImages }, { rows: splits.test, imagesDir: options.testImages });
+    const train = armPrompts(arm, await augmentStage(ctx, ocred.train, { factor: arm.augment?.factor ?? 1, imagesDir: options.trainImages }), 'train');
+    const test = armPrompts(arm, ocred.test, 'test');
 
     // training, or the checkpoints of a finished one
     const runDir = join(out, 'train');
@@ -154,13 +155,15 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
         return { ...(m.checkpoint ? { epoch: m.checkpoint.epoch, step: m.checkpoint.step } : {}), scene: s.scene.weightedF1, intent: s.intent.weightedF1, average: s.average };
       });
       const score = scoreChallenge(gold, final.predictions, { resamples: 1000, seed });
-      summary = toRunSummary(options.arm.name, score, { factors: armFactors(options.arm), ...(cps.length > 1 ? { checkpoints: cps } : {}) });
+      summary = toRunSummary(arm.name, score, { factors: armFactors(arm), ...(cps.length > 1 ? { checkpoints: cps } : {}) });
       await run.writeSummary(summary);
-      await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${options.arm.name} (${options.backend})`, subtitle: options.arm.description ?? '', score, runs: [{ ...summary, dir: out }], baseline: options.arm.name });
+      await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name} (${options.backend})`, subtitle: arm.description ?? '', score, runs: [{ ...summary, dir: out }], baseline: arm.name });
     }
+    await ctx.drain();
     await run.finish('succeeded', { checkpoints: checkpoints.length });
     return { predictions: final.predictions, ...(summary ? { summary } : {}) };
   } catch (error) {
+    await ctx.drain();
     await run.finish('failed', { error: (error as Error).message.split('\n')[0] });
     throw error;
   } finally {

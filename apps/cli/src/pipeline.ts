@@ -1,87 +1,38 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import { fileURLToPath } from 'node:url';
 import {
-  ConfigValidationError,
-  createRng,
-  hashValue,
-  sha256File,
   createRunRecord,
   loadSamples,
   openArtifactCache,
-  startProgress,
   writeFileAtomic,
   writePredictionsJsonl,
   writeSubmissionCsv,
+  type LlmIrError,
   type Prediction,
   type ProgressCallback,
-  type LlmIrError,
   type RunRecord,
   type Sample,
-  type Task,
+  type StageContext,
 } from '@llm-ir/core';
-import { augmentSampleText, DEFAULT_TEXT_POLICY, ecommerceLexicon } from '@llm-ir/augmentation';
-import { createStudent, loadStudent } from '@llm-ir/distill';
+import { augmentStage, ecommerceLexicon } from '@llm-ir/augmentation';
+import { ensembleTeacher, fixedTeacher, parseStudent, trainStudentStage, type StudentStageOptions } from '@llm-ir/distill';
 import { errorSlices, scoreChallenge, toRunSummary, writeReport } from '@llm-ir/eval';
-import { createOcrPool, ocrDataset } from '@llm-ir/ocr';
+import { applyOcr, ocrSplits } from '@llm-ir/ocr';
 import { knnClassifier } from '@llm-ir/rag-index';
+import { armFactors, loadArm, ocrTasks, type ArmConfig } from '@llm-ir/trainer-bridge';
 
-/** Schema of an arm file (apps/ablation/arms/*.json): switches and student settings for the CPU backend. */
-export const cpuArmSchema = z.object({
-  name: z.string().min(1),
-  description: z.string().optional(),
-  /** The paper's GPU preset this arm mirrors, for the LLaMA-Factory / ms-swift backends. */
-  gpuPreset: z.enum(['baseline', 'ocr-train', 'ocr-train-infer', 'lora-r16-a32-ocr']).optional(),
-  /** OCR text at training and at inference; `tasks` limits it to some tasks' rows (default both). */
-  ocr: z.object({ train: z.boolean(), infer: z.boolean(), tasks: z.array(z.enum(['scene', 'intent'])).min(1).optional() }),
-  augment: z.object({ factor: z.number().min(1).max(10) }).optional(),
-  rag: z.object({ k: z.number().int().min(1).max(50), weight: z.number().min(0).max(1) }).optional(),
-  distill: z.object({ alpha: z.number().min(0).max(1), temperature: z.number().positive() }).optional(),
-  student: z.object({ C: z.number().positive().optional(), maxIter: z.number().int().positive().optional() }).optional(),
-});
+/** Folder of the checked-in arm files (apps/ablation/arms). */
+export const ARMS_DIR = fileURLToPath(new URL('../../ablation/arms/', import.meta.url));
 
-/** An arm for the CPU pipeline. */
-export type CpuArm = z.infer<typeof cpuArmSchema>;
-
-/** Validates an arm object. */
-export function parseCpuArm(value: unknown, source = 'arm'): CpuArm {
-  const r = cpuArmSchema.safeParse(value);
-  if (!r.success) throw new ConfigValidationError({ what: source, issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
-  return r.data;
+/** An arm for a command: a file in apps/ablation/arms by name (`full`, `+augment`), a preset, or a JSON / YAML file. */
+export function cliArm(spec: string): Promise<ArmConfig> {
+  return loadArm(spec, { armsDir: ARMS_DIR });
 }
 
-/** The on/off switches of an arm (for component effects). */
-export function armFactors(arm: CpuArm): Record<string, boolean> {
-  return { ocrTrain: arm.ocr.train, ocrInfer: arm.ocr.infer, augment: (arm.augment?.factor ?? 1) > 1, rag: arm.rag !== undefined, distill: arm.distill !== undefined };
-}
-
-/**
- * OCR (PaddleOCR, through the artifact cache) of the rows of some tasks in one or more splits, with
- * one engine pool for all of them; rows of other tasks come back as they were. Each image that
- * cannot be read is handed to `onError` (its rows get no OCR for it). The one OCR step of `llm-ir
- * run` (both backends) and `llm-ir train`.
- */
-export async function ocrSplits(splits: ReadonlyArray<{ rows: Sample[]; imagesDir: string }>, options: { cacheDir: string; tasks?: readonly Task[]; onProgress?: ProgressCallback; onError?: (error: LlmIrError) => void | Promise<void> }): Promise<Sample[][]> {
-  const tasks = new Set<Task>(options.tasks ?? ['scene', 'intent']);
-  const cache = openArtifactCache({ dir: resolve(options.cacheDir) });
-  const pool = await createOcrPool({ engine: 'paddle' });
-  try {
-    const out: Sample[][] = [];
-    for (const { rows, imagesDir } of splits) {
-      const r = await ocrDataset(rows.filter((s) => tasks.has(s.task)), { pool, imagesDir, cache, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-      for (const e of r.errors) await options.onError?.(e.error);
-      const byId = new Map(r.samples.map((s) => [s.id, s]));
-      out.push(rows.map((s) => byId.get(s.id) ?? s));
-    }
-    return out;
-  } finally {
-    await pool.close();
-  }
-}
-
-/** Options of {@link runArm}. */
+/** Where a run is and how it reports: the options every pipeline composition shares. */
 export interface RunArmOptions {
-  arm: CpuArm;
+  arm: ArmConfig;
   train: string;
   trainImages: string;
   test: string;
@@ -91,6 +42,26 @@ export interface RunArmOptions {
   cacheDir?: string;
   onProgress?: ProgressCallback;
   log?: (line: string) => void;
+}
+
+/**
+ * The stage context of a run: its cache, seed and folder; skipped rows and images go to the run's
+ * `errors.jsonl` in the order reported. `drain` waits for every record to be written.
+ */
+export function runContext(run: Pick<RunRecord, 'logError'>, options: { out: string; seed?: number; cacheDir?: string; onProgress?: ProgressCallback; log?: (line: string) => void }): StageContext & { drain(): Promise<void> } {
+  let written = Promise.resolve();
+  return {
+    cache: openArtifactCache({ dir: resolve(options.cacheDir ?? '.llm-ir-cache') }),
+    seed: options.seed ?? 0,
+    outDir: resolve(options.out),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    onError: (e: LlmIrError) => {
+      written = written.then(() => run.logError({ code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.row !== undefined ? { row: e.row } : {}), ...(e.id ? { id: e.id } : {}) }));
+      return written;
+    },
+    drain: () => written,
+  };
 }
 
 /**
@@ -111,147 +82,110 @@ export async function loadRunSplits(trainFile: string, testFile: string, run: Pi
   };
 }
 
-/** Bump when the student's features or training change, so cached students are not reused. */
-const STUDENT_CACHE_VERSION = 'student-1';
-
-/** SHA-256 over the bytes of every image the rows name, from the first folder that has it (image features depend on bytes, not paths). */
-async function hashImages(rows: readonly Sample[], imagesDirs: readonly string[]): Promise<string> {
-  const names = [...new Set(rows.flatMap((s) => s.turns.flatMap((t) => t.images.map((i) => i.path))))].sort();
-  const hashes: string[] = [];
-  for (const n of names) {
-    let h = 'missing';
-    for (const dir of imagesDirs) {
-      try {
-        h = await sha256File(join(dir, n));
-        break;
-      } catch {
-        // not in this folder
-      }
-    }
-    hashes.push(`${n}:${h}`);
-  }
-  return hashValue(hashes);
+/**
+ * The OCR stage as an arm asks for it: the training rows when `ocr.train`, the test rows when
+ * `ocr.infer` (one engine pool for both), only the rows of the arm's `ocr.tasks`.
+ */
+export async function armOcr(ctx: StageContext, arm: Pick<ArmConfig, 'ocr'>, train: { rows: Sample[]; imagesDir: string }, test?: { rows: Sample[]; imagesDir: string }): Promise<{ train: Sample[]; test: Sample[] }> {
+  const wanted = [...(arm.ocr.train ? [train] : []), ...(test && arm.ocr.infer ? [test] : [])];
+  const done = wanted.length ? await ocrSplits(ctx, wanted, { tasks: ocrTasks(arm) }) : [];
+  return { train: arm.ocr.train ? done.shift()! : train.rows, test: test ? (arm.ocr.infer ? done.shift()! : test.rows) : [] };
 }
 
-function blend(a: Prediction[], b: Prediction[], w: number): Prediction[] {
-  const byId = new Map(b.map((p) => [p.id, p]));
-  return a.map((p) => {
-    const q = byId.get(p.id)?.probs ?? {};
-    const probs: Record<string, number> = {};
-    for (const l of new Set([...Object.keys(p.probs ?? {}), ...Object.keys(q)])) probs[l] = (1 - w) * (p.probs?.[l] ?? 0) + w * (q[l] ?? 0);
-    const label = Object.keys(probs).reduce((x, y) => (probs[y]! > probs[x]! ? y : x));
-    return { ...p, label, probs };
-  });
+/** OCR text written into the prompts as the arm says (GPU backends): at training for the training rows, at inference for the test rows. */
+export function armPrompts(arm: Pick<ArmConfig, 'ocr'>, rows: Sample[], split: 'train' | 'test'): Sample[] {
+  if (!(split === 'train' ? arm.ocr.train : arm.ocr.infer)) return rows;
+  return applyOcr(rows, split === 'train' ? { at: 'train', split: 'train', format: arm.ocr.format ?? 'plain' } : { at: 'both', split: 'test', format: arm.ocr.format ?? 'plain' });
+}
+
+/** The student settings of an arm; images the student cannot read are reported to `ctx.onError` once each (they get the training mean). */
+function studentOptionsOf(ctx: StageContext, arm: ArmConfig, imagesDir: string | readonly string[]): StudentStageOptions {
+  const seen = new Set<string>();
+  const onImageError = (e: LlmIrError) => {
+    const key = e.file ?? e.message;
+    if (seen.has(key)) return;
+    seen.add(key);
+    void ctx.onError?.(e);
+  };
+  return { features: { imagesDir, lexicon: ecommerceLexicon(), onImageError }, ...(arm.student?.C ? { C: arm.student.C } : {}), ...(arm.student?.maxIter ? { maxIter: arm.student.maxIter } : {}) };
 }
 
 /**
- * Runs one arm end to end on the CPU backend: OCR (cached) of the splits the arm wants, text
- * augmentation of the training rows (lineage kept), the student, kNN retrieval blended in (`rag`),
- * self-distillation from a teacher ensemble's soft labels on the unlabelled test rows (`distill`),
- * then `submission.csv`, `predictions.jsonl`, `run.json` and, when the test rows carry labels,
- * `summary.json` and `report.html`. Test labels are used for scoring only.
+ * The training half of the CPU pipeline, the one `llm-ir train --backend cpu` runs and `llm-ir run
+ * --backend cpu` starts with: the arm's text augmentation of the (OCR-attached) training rows, then
+ * the student (cached). Returns the training rows used and the student's saved text.
+ */
+export async function trainArmStudent(ctx: StageContext, arm: ArmConfig, train: Sample[], imagesDir: string): Promise<{ rows: Sample[]; text: string }> {
+  const rows = await augmentStage(ctx, train, { factor: arm.augment?.factor ?? 1, imagesDir });
+  const { text } = await trainStudentStage(ctx, rows, studentOptionsOf(ctx, arm, imagesDir));
+  return { rows, text };
+}
+
+/** Blends two prediction sets row by row: `(1 - weight) a + weight b`, through distill's ensemble teacher. */
+async function blend(rows: readonly Sample[], a: { id: string; predictions: Prediction[] }, b: { id: string; predictions: Prediction[] }, weight: number): Promise<Prediction[]> {
+  return ensembleTeacher([fixedTeacher(a.id, a.predictions), fixedTeacher(b.id, b.predictions)], [1 - weight, weight]).label(rows);
+}
+
+/**
+ * Runs one arm end to end on the CPU backend, as a composition of the packages' stages: OCR
+ * (`@llm-ir/ocr`) of the splits the arm wants, text augmentation (`@llm-ir/augmentation`), the student
+ * (`@llm-ir/distill`, cached), kNN retrieval (`@llm-ir/rag-index`) blended in (`rag`), self-distillation
+ * from a student + kNN ensemble teacher on the unlabelled test rows (`distill`), then
+ * `submission.csv`, `predictions.jsonl`, `run.json` and, when the test rows carry labels,
+ * `summary.json` and `report.html` (`@llm-ir/eval`). Test labels are used for scoring only.
  */
 export async function runArm(options: RunArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary> }> {
   const { arm } = options;
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
-  const log = options.log ?? (() => {});
   const run = await createRunRecord({ runsDir: resolve(out, '..'), id: out.split('/').pop()!, config: { ...options, onProgress: undefined, log: undefined }, resolvedConfig: { arm, seed: options.seed ?? 0 }, inputs: { train: options.train, test: options.test }, resume: true });
+  const ctx = runContext(run, options);
   try {
-    let { train, test, gold, labelled } = await loadRunSplits(options.train, options.test, run);
-    const cache = openArtifactCache({ dir: resolve(options.cacheDir ?? '.llm-ir-cache') });
-    if (arm.ocr.train || arm.ocr.infer) {
-      const wanted = [...(arm.ocr.train ? [{ rows: train, imagesDir: options.trainImages }] : []), ...(arm.ocr.infer ? [{ rows: test, imagesDir: options.testImages }] : [])];
-      const done = await ocrSplits(wanted, { cacheDir: options.cacheDir ?? '.llm-ir-cache', ...(arm.ocr.tasks ? { tasks: arm.ocr.tasks } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}), onError: (e) => run.logError({ code: e.code, message: `OCR: ${e.message}`, ...(e.file ? { file: e.file } : {}) }) });
-      if (arm.ocr.train) train = done.shift()!;
-      if (arm.ocr.infer) test = done.shift()!;
-    }
-    const factor = arm.augment?.factor ?? 1;
-    if (factor > 1) {
-      const rng = createRng(`${options.seed ?? 0}:augment`);
-      const extra: Sample[] = [];
-      const p = startProgress('augment', options.onProgress, { total: train.length * (factor - 1), unit: 'row' });
-      for (const s of train) {
-        for (let k = 0; k < factor - 1; k++) {
-          const a = await augmentSampleText(s, DEFAULT_TEXT_POLICY, rng.fork(`${s.id}#${k}`), { reorderTurns: 0.3 });
-          extra.push({ ...a, id: `${s.id}#aug${k}`, parentId: s.id });
-          p.advance();
-        }
-      }
-      p.end();
-      train = [...train, ...extra];
-      log(`augment: +${extra.length} rows`);
-    }
-    // images the student cannot read get the training mean as their statistics: each is recorded once
-    const unreadable = new Set<string>();
-    let imageErrors = Promise.resolve();
-    const onImageError = (e: LlmIrError) => {
-      const key = e.file ?? e.message;
-      if (unreadable.has(key)) return;
-      unreadable.add(key);
-      imageErrors = imageErrors.then(() => run.logError({ code: e.code, message: `image statistics: ${e.message}`, ...(e.file ? { file: e.file } : {}) }));
-    };
-    const studentOptions = { features: { imagesDir: options.trainImages, lexicon: ecommerceLexicon(), onImageError }, ...(arm.student?.C ? { C: arm.student.C } : {}), ...(arm.student?.maxIter ? { maxIter: arm.student.maxIter } : {}), seed: options.seed ?? 0 };
-    const imageHashes = await hashImages(train, [options.trainImages]);
-    // the distilled student also learns from the test rows, whose images may live in another folder
-    const bothDirs = options.testImages === options.trainImages ? [options.trainImages] : [options.trainImages, options.testImages];
-    // A student is trained once per (rows, soft labels, settings, image bytes) and kept in the artifact
-    // cache: arms that share one (the grid's cells, +rag and ocr-train-infer) and reruns load it. It
-    // always predicts from its saved file, so a cold and a warm run give the same bytes.
-    const trained = async (name: string, rows: Sample[], soft?: Map<string, Record<string, number>>, distill?: { alpha: number; temperature: number }) => {
-      const images = soft ? await hashImages(rows, bothDirs) : imageHashes;
-      const bytes = await cache.getOrCompute(
-        { stage: 'student', version: STUDENT_CACHE_VERSION, options: { C: studentOptions.C ?? null, maxIter: studentOptions.maxIter ?? null, seed: studentOptions.seed, distill: distill ?? null }, inputs: [hashValue(rows), soft ? hashValue([...soft]) : 'no-soft', images] },
-        async () => {
-          const s = createStudent({ ...studentOptions, ...(distill ?? {}), features: { ...studentOptions.features, imagesDir: soft ? bothDirs : options.trainImages } });
-          const fit = options.onProgress ? { onProgress: options.onProgress } : {};
-          if (soft) await s.fitWithSoft(rows, soft, fit);
-          else await s.fit(rows, fit);
-          const tmp = join(out, `.${name}.fit.json`);
-          await s.save(tmp);
-          const b = await readFile(tmp);
-          await rm(tmp, { force: true });
-          return b;
-        },
-      );
-      const file = join(out, `${name}.json`);
-      await writeFileAtomic(file, bytes);
-      return loadStudent(file, { imagesDir: options.testImages, lexicon: studentOptions.features.lexicon, onImageError });
-    };
-    let predictions = await (await trained('student', train)).predictProba(test);
+    const splits = await loadRunSplits(options.train, options.test, run);
+    const { train, test } = await armOcr(ctx, arm, { rows: splits.train, imagesDir: options.trainImages }, { rows: splits.test, imagesDir: options.testImages });
+    const first = await trainArmStudent(ctx, arm, train, options.trainImages);
+    await writeFileAtomic(join(out, 'student.json'), first.text);
+    const forTest = (text: string) => parseStudent(text, studentOptionsOf(ctx, arm, options.testImages).features ?? {});
+    const studentPredictions = await forTest(first.text).predictProba(test);
+    let predictions = studentPredictions;
     let knn: Prediction[] | undefined;
     if (arm.rag || arm.distill) {
       const k = knnClassifier({ k: arm.rag?.k ?? 10 });
-      await k.fit(train);
-      knn = await k.predictProba(test);
-      await k.close();
+      try {
+        await k.fit(first.rows);
+        knn = await k.predictProba(test);
+      } finally {
+        await k.close();
+      }
     }
-    if (arm.rag && knn) predictions = blend(predictions, knn, arm.rag.weight);
+    if (arm.rag && knn) predictions = await blend(test, { id: 'student', predictions }, { id: 'knn', predictions: knn }, arm.rag.weight);
     if (arm.distill) {
-      // teacher: the student + kNN ensemble; its soft labels on the unlabelled test rows train a new student
-      const teacher = knn ? blend(predictions, knn, 0.3) : predictions;
+      // the teacher (the first student + kNN) labels the unlabelled test rows; a second student learns from them
+      const teacher = knn ? await blend(test, { id: 'student', predictions: studentPredictions }, { id: 'knn', predictions: knn }, arm.distill.knnWeight) : studentPredictions;
       const soft = new Map(teacher.map((p) => [p.id, p.probs!]));
-      const second = await trained('student-distilled', [...train, ...test], soft, { alpha: arm.distill.alpha, temperature: arm.distill.temperature });
-      predictions = await second.predictProba(test);
-      if (arm.rag && knn) predictions = blend(predictions, knn, arm.rag.weight);
+      const bothDirs = options.testImages === options.trainImages ? [options.trainImages] : [options.trainImages, options.testImages];
+      const second = await trainStudentStage(ctx, [...first.rows, ...test], { ...studentOptionsOf(ctx, arm, bothDirs), soft, alpha: arm.distill.alpha, temperature: arm.distill.temperature });
+      await writeFileAtomic(join(out, 'student-distilled.json'), second.text);
+      predictions = await forTest(second.text).predictProba(test);
+      if (arm.rag && knn) predictions = await blend(test, { id: 'student', predictions }, { id: 'knn', predictions: knn }, arm.rag.weight);
     }
     await writePredictionsJsonl(join(out, 'predictions.jsonl'), predictions);
     await writeSubmissionCsv(join(out, 'submission.csv'), predictions.map((p) => ({ id: p.id, predict: p.label })));
     let summary: ReturnType<typeof toRunSummary> | undefined;
-    if (gold.length) {
-      const score = scoreChallenge(gold, predictions, { resamples: 1000, seed: options.seed ?? 0 });
+    if (splits.gold.length) {
+      const score = scoreChallenge(splits.gold, predictions, { resamples: 1000, seed: ctx.seed });
       summary = toRunSummary(arm.name, score, { factors: armFactors(arm) });
       await run.writeSummary(summary);
-      await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name}`, subtitle: arm.description ?? '', score, slices: errorSlices(labelled, predictions) });
+      await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name}`, subtitle: arm.description ?? '', score, slices: errorSlices(splits.labelled, predictions) });
       for (const [name, value] of [['scene/weightedF1', score.scene.weightedF1], ['intent/weightedF1', score.intent.weightedF1], ['average', score.average]] as const) {
         if (Number.isFinite(value)) await run.logMetric({ name, value });
       }
     }
-    await imageErrors;
-    if (unreadable.size) log(`student: ${unreadable.size} images could not be read for image statistics (training mean used; see errors.jsonl)`);
+    await ctx.drain();
     await run.finish('succeeded');
     return { predictions, ...(summary ? { summary } : {}) };
   } catch (error) {
+    await ctx.drain();
     await run.finish('failed', { error: (error as Error).message.split('\n')[0] });
     throw error;
   }

@@ -8,7 +8,9 @@ import { INTENT_LABELS, SCENE_LABELS } from '@llm-ir/core';
 import { cli, MIRE } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
 
-import { gridArms, loadArm } from './commands/run.ts';
+import { armJsonSchema } from '@llm-ir/trainer-bridge';
+import { gridArms } from './commands/run.ts';
+import { ARMS_DIR, cliArm as loadArm } from './pipeline.ts';
 
 const IMAGES = join(MIRE, 'images');
 
@@ -76,6 +78,36 @@ describe('llm-ir run', () => {
     expect((await loadArm('full')).ocr.tasks).toEqual(['scene']);
   }, 120_000);
 
+  it('`train --backend cpu` and `run --backend cpu` train the same student for an arm and predict the same', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-train-run-'));
+    const rows = JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8')) as Array<{ instruction: string }>;
+    const scene = rows.filter((r) => r.instruction.startsWith('Picture'));
+    const intent = rows.filter((r) => !r.instruction.startsWith('Picture'));
+    await writeFile(join(dir, 'train.json'), JSON.stringify([...scene.slice(0, 30), ...intent.slice(0, 60)]));
+    await writeFile(join(dir, 'test.json'), JSON.stringify([...scene.slice(30, 40), ...intent.slice(60, 80)]));
+    // OCR for scene rows at training, text augmentation: the stages both commands share
+    await writeFile(join(dir, 'arm.json'), JSON.stringify({ name: 'shared', ocr: { train: true, infer: false, tasks: ['scene'] }, augment: { factor: 2 } }));
+    const arm = ['--arm', join(dir, 'arm.json'), '--train', join(dir, 'train.json')];
+    // separate caches: each command trains its own student
+    const t = await cli('train', '--backend', 'cpu', ...arm, '--images', IMAGES, '--out', join(dir, 'trained'), '--cache', join(dir, 'cache-t'));
+    expect(t.code, t.stderr).toBe(0);
+    const r = await cli('run', ...arm, '--train-images', IMAGES, '--test', join(dir, 'test.json'), '--test-images', IMAGES, '--out', join(dir, 'run'), '--cache', join(dir, 'cache-r'));
+    expect(r.code, r.stderr).toBe(0);
+    const trained = await readFile(join(dir, 'trained', 'student.json'), 'utf8');
+    expect(trained).toBe(await readFile(join(dir, 'run', 'student.json'), 'utf8'));
+    // the augmented rows (lineage on disk) and OCR reached the student: more scene vocabulary than rows alone give
+    const augmented = JSON.parse(await readFile(join(dir, 'trained', 'augment', 'train.json'), 'utf8')) as Array<{ id: string }>;
+    expect(augmented.filter((x) => x.id.includes('#aug'))).toHaveLength(90);
+    const p = await cli('distill', 'predict', '--model', join(dir, 'trained', 'student.json'), '--in', join(dir, 'test.json'), '--images', IMAGES, '--out', join(dir, 'predicted'));
+    expect(p.code, p.stderr).toBe(0);
+    expect(await readFile(join(dir, 'predicted', 'predictions.jsonl'), 'utf8')).toBe(await readFile(join(dir, 'run', 'predictions.jsonl'), 'utf8'));
+  }, 180_000);
+
+  it('the committed JSON Schema of arm files is current, and every checked-in arm names it', async () => {
+    expect(JSON.parse(await readFile(join(ARMS_DIR, 'arm.schema.json'), 'utf8'))).toEqual(armJsonSchema());
+    for (const f of (await readdir(ARMS_DIR)).filter((x) => x.endsWith('.json') && x !== 'arm.schema.json')) expect(JSON.parse(await readFile(join(ARMS_DIR, f), 'utf8')).$schema).toBe('./arm.schema.json');
+  });
+
   it('has the checked-in arms and a 16-run factorial grid', async () => {
     for (const a of ['baseline', 'ocr-train', 'ocr-train-infer', 'lora-r16-a32-ocr', 'augment', 'rag', 'distill', 'full']) expect((await loadArm(a)).ocr).toBeDefined();
     const grid = gridArms();
@@ -136,10 +168,10 @@ describe('llm-ir run', () => {
       expect(slurm.stderr).toMatch(/served in a SLURM job on a GPU node .*vllm serve \S+ --host 0\.0\.0\.0 .*--max-lora-rank 8 .*--limit-mm-per-prompt \{"image":2\}.* --endpoint and --model/s);
       expect(existsSync(join(dir, 'd', 'train', 'train.sbatch'))).toBe(true);
 
-      // arms of the CPU pipeline have no GPU preset; ssh checkpoints are served on the host
+      // retrieval and self-distillation are CPU stages: such an arm is refused, not trained without them
       const rag = await cli('run', '--backend', 'llamafactory', '--arm', 'rag', '--train', join(dir, 'train.json'), '--train-images', IMAGES, '--test', join(dir, 'test.json'), '--test-images', IMAGES, '--out', join(dir, 'c'));
       expect(rag.code).not.toBe(0);
-      expect(rag.stderr).toMatch(/has no gpuPreset/);
+      expect(rag.stderr).toMatch(/has rag: the GPU backends have no rag stage/);
     } finally {
       process.env['PATH'] = path;
     }

@@ -16,6 +16,7 @@ import {
   type ArtifactCache,
   type ProgressCallback,
   type Sample,
+  type StageContext,
   type Shard,
 } from '@llm-ir/core';
 import { augmentImage, DEFAULT_IMAGE_POLICY, type AppliedOp, type ImagePolicy } from './image-ops.ts';
@@ -39,8 +40,14 @@ export interface AugmentDatasetOptions {
    * previous evaluation, in [0, 1], get more rows: up to `maxFactor` x for score 0). @default factor 2
    */
   targets?: LabelTargets;
-  /** Image policy, or false for no image changes (images are still copied). @default RandAugment n=2 m=5 */
+  /** Image policy, or false for no image changes (images are still copied unless `referenceImages`). @default RandAugment n=2 m=5 */
   image?: ImagePolicy | false;
+  /**
+   * With `image: false`: variants keep their source rows' image names and OCR (the images are the
+   * same bytes), nothing is copied, and `train.json` is read with the source images folder. For
+   * text-only augmentation inside a pipeline. @default false
+   */
+  referenceImages?: boolean;
   /** Text operations, or false for none. @default {@link DEFAULT_TEXT_POLICY} */
   text?: readonly TextOp[] | false;
   /** Probability of reordering earlier exchanges of an intent dialogue. @default 0.3 */
@@ -137,8 +144,10 @@ export async function augmentDataset(samples: readonly Sample[], options: Augmen
     }
   }
   const mine = plan.filter((_, i) => inShard(i, options.shard));
+  const reference = options.referenceImages === true;
+  if (reference && options.image !== false) throw new ConfigValidationError({ what: 'augmentDataset options', issues: [{ path: 'referenceImages', message: 'needs image: false (changed images are new files)' }] });
   const imagesOut = join(options.outDir, 'images');
-  await mkdir(imagesOut, { recursive: true });
+  await mkdir(reference ? options.outDir : imagesOut, { recursive: true });
   const progress = startProgress('augment', options.onProgress, { total: mine.length, unit: 'row' });
   const textOps = options.text === false ? [] : (options.text ?? DEFAULT_TEXT_POLICY);
   const imagePolicy = options.image === false ? undefined : (options.image ?? DEFAULT_IMAGE_POLICY);
@@ -151,6 +160,13 @@ export async function augmentDataset(samples: readonly Sample[], options: Augmen
     try {
       options.signal?.throwIfAborted();
       const texted = textOps.length ? await augmentSampleText(parent, textOps, rng.fork('text'), { reorderTurns: options.reorderTurns ?? 0.3 }) : parent;
+      if (reference) {
+        // the same images: names and OCR stay valid; checked like any other image read
+        for (const img of texted.turns.flatMap((t) => t.images)) await checkImage(options.imagesDir, img.path, { decode: false });
+        made[idx] = { ...texted, id, parentId: parent.id, meta: { ...parent.meta, augmentation: { seed: String(seed), image: [], text: textOps.map((o) => o.op) } } };
+        progress.advance();
+        return;
+      }
       const applied: AppliedOp[][] = [];
       let n = 0;
       const turns = [];
@@ -209,7 +225,7 @@ export async function augmentDataset(samples: readonly Sample[], options: Augmen
     file = join(options.outDir, `train.shard-${options.shard.index}-of-${options.shard.count}.json`);
   } else {
     const copied = new Set<string>();
-    for (const s of samples) {
+    for (const s of reference ? [] : samples) {
       for (const img of s.turns.flatMap((t) => t.images)) {
         if (copied.has(img.path)) continue;
         copied.add(img.path);
@@ -227,6 +243,31 @@ export async function augmentDataset(samples: readonly Sample[], options: Augmen
   await writeChallengeFile(file, all);
   skipped.sort((a, b) => (a.id < b.id ? -1 : 1));
   return { samples: all, created: created.length, skipped, perLabel, file };
+}
+
+/**
+ * The augmentation stage of a pipeline: text variants of the training rows (every labelled row gets
+ * `factor - 1`, lineage in `parentId`), the source images referenced as they are. The rows are written
+ * to `<ctx.outDir>/augment/train.json` (the lineage on disk); each skipped variant goes to
+ * `ctx.onError`. Returns the source rows followed by the variants.
+ */
+export async function augmentStage(ctx: StageContext, rows: readonly Sample[], options: { factor: number; imagesDir: string; text?: readonly TextOp[]; reorderTurns?: number }): Promise<Sample[]> {
+  if (options.factor <= 1) return [...rows];
+  const r = await augmentDataset(rows, {
+    imagesDir: options.imagesDir,
+    outDir: join(ctx.outDir, 'augment'),
+    targets: { kind: 'factor', factor: options.factor },
+    image: false,
+    referenceImages: true,
+    ...(options.text ? { text: options.text } : {}),
+    ...(options.reorderTurns !== undefined ? { reorderTurns: options.reorderTurns } : {}),
+    seed: ctx.seed,
+    ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  for (const k of r.skipped) await ctx.onError?.(new LlmIrError({ code: k.code, message: `augmentation variant ${k.id} not made: ${k.reason}`, id: k.parentId }));
+  ctx.log?.(`augment: +${r.created} rows${r.skipped.length ? ` (${r.skipped.length} skipped, see errors)` : ''} -> ${r.file}`);
+  return r.samples;
 }
 
 /**

@@ -58,3 +58,4 @@ export { summarizeSamples, numberStats, quantile } from './inspect.ts';
 export type { DatasetSummary, NumberStats } from './inspect.ts';
 export { parseShard, inShard } from './shard.ts';
 export type { Shard } from './shard.ts';
+export type { StageContext, Stage } from './stage.ts';

@@ -1,4 +1,6 @@
-export { createStudent, loadStudent } from './student.ts';
+export { createStudent, loadStudent, parseStudent } from './student.ts';
+export { trainStudentStage, fixedTeacher } from './stage.ts';
+export type { StudentStageOptions } from './stage.ts';
 export type { Student, StudentOptions } from './student.ts';
 export { fitFeaturizer, loadFeaturizer, textFields, ocrLines } from './features.ts';
 export type { Featurizer, FeatureOptions, FeatureFamilies } from './features.ts';

@@ -39,6 +39,8 @@ export interface Student extends Classifier {
   fitWithSoft(samples: readonly Sample[], soft: ReadonlyMap<string, Record<string, number>>, options?: FitOptions): Promise<void>;
   /** Saves the trained student to one JSON file. */
   save(path: string): Promise<void>;
+  /** The trained student as the JSON text `save` writes (read it back with {@link parseStudent}). */
+  serialize(): string;
   /** Per task: feature columns, iterations, final loss. */
   describe(): Partial<Record<Task, { features: number; iterations: number; loss: number; classes: number }>>;
 }
@@ -166,13 +168,16 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
       }
       return out;
     },
-    async save(path) {
+    serialize() {
       const tasks: Record<string, unknown> = {};
       for (const [task, m] of Object.entries(models)) {
         tasks[task] = { labels: m.labels, featurizer: m.featurizer.toJSON(), model: { k: m.model.k, d: m.model.d, iterations: m.model.iterations, loss: m.model.loss, w: f32b64(m.model.w), b: f32b64(m.model.b) } };
       }
       const { features: _f, ...rest } = options;
-      await writeFileAtomic(path, JSON.stringify({ format: 'llm-ir-student', version: 1, options: rest, tasks }));
+      return JSON.stringify({ format: 'llm-ir-student', version: 1, options: rest, tasks });
+    },
+    async save(path) {
+      await writeFileAtomic(path, student.serialize());
     },
     describe() {
       const out: ReturnType<Student['describe']> = {};
@@ -207,8 +212,24 @@ export async function loadStudent(path: string, features: Pick<FeatureOptions, '
   } catch (cause) {
     throw new LlmIrError({ code: 'io', message: `cannot read the student ${path}: ${(cause as Error).message}`, file: path, cause });
   }
-  const json = JSON.parse(text) as { format?: string; options: StudentOptions; tasks: Record<string, { labels: string[]; featurizer: unknown; model: { k: number; d: number; iterations: number; loss: number; w: string; b: string } }> };
-  if (json.format !== 'llm-ir-student') throw new LlmIrError({ code: 'invalid-row', message: `${path} is not a saved llm-ir student`, file: path });
+  return parseStudent(text, features, path);
+}
+
+/**
+ * A student from the text `serialize` / `save` wrote (`source` names it in errors). Weights are
+ * stored as float32, so a parsed student is the one every later prediction comes from.
+ *
+ * @throws {LlmIrError} `invalid-row` when it is not a saved student, `config-invalid` when its
+ * features need `imagesDir` or `lexicon` and they are not given.
+ */
+export function parseStudent(text: string, features: Pick<FeatureOptions, 'imagesDir' | 'lexicon' | 'onImageError'> = {}, source = 'student'): Student {
+  let json: { format?: string; options: StudentOptions; tasks: Record<string, { labels: string[]; featurizer: unknown; model: { k: number; d: number; iterations: number; loss: number; w: string; b: string } }> };
+  try {
+    json = JSON.parse(text) as typeof json;
+  } catch (cause) {
+    throw new LlmIrError({ code: 'invalid-row', message: `${source} is not a saved llm-ir student (not JSON)`, file: source, cause });
+  }
+  if (json?.format !== 'llm-ir-student') throw new LlmIrError({ code: 'invalid-row', message: `${source} is not a saved llm-ir student`, file: source });
   const loaded: Partial<Record<Task, TaskModel>> = {};
   for (const [task, t] of Object.entries(json.tasks) as Array<[Task, (typeof json.tasks)[string]]>) {
     loaded[task] = { labels: t.labels, featurizer: loadFeaturizer(t.featurizer, features), model: { k: t.model.k, d: t.model.d, w: b64f64(t.model.w), b: b64f64(t.model.b), iterations: t.model.iterations, loss: t.model.loss } };

@@ -5,7 +5,7 @@ export { parseTesseractTsv } from './engines/tesseract-cli.ts';
 export { readingOrder } from './engines/common.ts';
 export { OCR_ENGINES } from './types.ts';
 export type { OcrEngine, OcrEngineName, OcrResult, EngineOptions } from './types.ts';
-export { ocrImages, ocrDataset } from './run.ts';
+export { ocrImages, ocrDataset, ocrSplits } from './run.ts';
 export type { ImageOcr, OcrImagesOptions, OcrDatasetOptions } from './run.ts';
 export { filterOcr, isStatusBarLine, isMaskedOrGarbled } from './filters.ts';
 export type { OcrFilterOptions, DropReason } from './filters.ts';

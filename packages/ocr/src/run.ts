@@ -11,8 +11,10 @@ import {
   type ImageLimits,
   type ProgressCallback,
   type Sample,
+  type StageContext,
+  type Task,
 } from '@llm-ir/core';
-import { toOcrError, type OcrPool } from './pool.ts';
+import { createOcrPool, toOcrError, type OcrPool, type OcrPoolOptions } from './pool.ts';
 import type { OcrResult } from './types.ts';
 
 /** One image's outcome. */
@@ -141,4 +143,32 @@ export async function ocrDataset(samples: readonly Sample[], options: OcrDataset
   }
   const errors = [...results.values()].filter((r): r is Extract<ImageOcr, { ok: false }> => !r.ok).map((r) => ({ image: r.image, rows: usedBy.get(r.image) ?? [], error: r.error }));
   return { samples: out, errors, cached };
+}
+
+/**
+ * The OCR stage of a pipeline: OCR (through `ctx.cache`) of the rows of some tasks in one or more
+ * splits, each with its images folder, with one engine pool for all of them; rows of other tasks come
+ * back as they were. Each image that cannot be read goes to `ctx.onError` (its rows keep no OCR for
+ * it) and the rest go on.
+ *
+ * @example
+ * ```ts
+ * const [train, test] = await ocrSplits(ctx, [{ rows: trainRows, imagesDir: 'train-images' }, { rows: testRows, imagesDir: 'test-images' }], { tasks: ['scene'] });
+ * ```
+ */
+export async function ocrSplits(ctx: StageContext, splits: ReadonlyArray<{ rows: readonly Sample[]; imagesDir: string }>, options: { tasks?: readonly Task[]; pool?: OcrPoolOptions } = {}): Promise<Sample[][]> {
+  const tasks = new Set<Task>(options.tasks ?? ['scene', 'intent']);
+  const pool = await createOcrPool(options.pool ?? { engine: 'paddle' });
+  try {
+    const out: Sample[][] = [];
+    for (const { rows, imagesDir } of splits) {
+      const r = await ocrDataset(rows.filter((s) => tasks.has(s.task)), { pool, imagesDir, cache: ctx.cache, ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      for (const e of r.errors) await ctx.onError?.(e.error);
+      const byId = new Map(r.samples.map((s) => [s.id, s]));
+      out.push(rows.map((s) => byId.get(s.id) ?? s));
+    }
+    return out;
+  } finally {
+    await pool.close();
+  }
 }

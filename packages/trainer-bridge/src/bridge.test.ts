@@ -7,14 +7,13 @@ import { labelSetOf, type Sample } from '@llm-ir/core';
 import { startFakeOpenAI } from '@llm-ir/distill/testing';
 import { scoreChallenge, table1 } from '@llm-ir/eval';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PAPER_ARMS, resolveArm } from './arm.ts';
+import { armFactors, loadArm, PAPER_ARMS, parseArm } from './arm.ts';
 import { prepareTraining, runTraining, TrainingRunError } from './bridge.ts';
 import { localExecutor, mapSlurmState, slurmExecutor, sshExecutor } from './executors.ts';
 import { LLAMAFACTORY_KEYS } from './llamafactory.ts';
 import { discoverCheckpoints } from './monitor.ts';
 import { predictWithEndpoint, startServer, vllmServeCommand } from './predict.ts';
 import { exportSwift } from './swift.ts';
-import { trainCpuArm } from './cpu.ts';
 import { installFakeTools } from './testing/index.ts';
 import { IMAGES, officialRows } from './__fixtures__/rows.ts';
 
@@ -42,8 +41,8 @@ describe('LLaMA-Factory export (dry run of the paper arms)', () => {
       expect(p.command).toEqual(['llamafactory-cli', 'train', join(dir, 'train.yaml')]);
     }
     expect(PAPER_ARMS['lora-r16-a32-ocr'].lora).toMatchObject({ rank: 16, alpha: 32 });
-    expect(() => resolveArm({ name: 'x', lora: { rank: 600, alpha: 24, dropout: 0, target: 'all' } })).toThrow(/from 1 to 512/);
-    expect(resolveArm({ name: 'x', lora: { rank: 12, alpha: 24, dropout: 0, target: 'all' } }).lora.rank).toBe(12);
+    expect(() => parseArm({ name: 'x', lora: { rank: 600, alpha: 24, dropout: 0, target: 'all' } })).toThrow(/lora\.rank/);
+    expect(parseArm({ name: 'x', lora: { rank: 12, alpha: 24, dropout: 0, target: 'all' } }).lora.rank).toBe(12);
   });
 
   it('exports ms-swift JSONL and current swift sft arguments, with a sequence-classification option', async () => {
@@ -183,13 +182,27 @@ describe('fake-driven end to end', () => {
   }, 60_000);
 });
 
-describe('cpu backend', () => {
-  it('trains the student for an arm and predicts', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-cpu-'));
-    const train = samples.filter((_, i) => i % 5 !== 0);
-    const test = samples.filter((_, i) => i % 5 === 0).slice(0, 40);
-    const r = await trainCpuArm(PAPER_ARMS['ocr-train'], { train, test, outDir: dir, student: { maxIter: 60 } });
-    expect(existsSync(r.modelPath)).toBe(true);
-    expect(r.predictions).toHaveLength(test.length);
-  }, 120_000);
+describe('arm schema', () => {
+  it('fills a file from its preset, checks every field, and names the file and field of a mistake', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-arm-'));
+    const arm = parseArm({ name: 'mine', preset: 'lora-r16-a32-ocr', train: { gpus: 2 }, rag: {} });
+    expect(arm.lora).toMatchObject({ rank: 16, alpha: 32 });
+    expect(arm.ocr).toEqual({ train: true, infer: true });
+    expect(arm.train).toMatchObject({ gpus: 2, epochs: 7, seed: 42 });
+    expect(arm.rag).toEqual({ k: 10, weight: 0.3 });
+    // a typo is an error, not a stage silently off
+    expect(() => parseArm({ name: 'x', gpuPreset: 'baseline' }, 'x.json')).toThrow(/x\.json.*gpuPreset/);
+    expect(() => parseArm({ name: 'x', ocr: { train: false, infer: true } })).toThrow(/inference only/);
+    expect(() => parseArm({ name: 'x', augment: { factor: 0.5 } })).toThrow(/augment\.factor/);
+    await writeFile(join(dir, 'a.yaml'), 'name: y\npreset: ocr-train\naugment: { factor: 3 }\n');
+    expect(await loadArm(join(dir, 'a.yaml'))).toMatchObject({ name: 'y', ocr: { train: true, infer: false }, augment: { factor: 3 } });
+    await writeFile(join(dir, 'bad.json'), '{"name": "z", "ocr": {"train": "yes", "infer": false}}');
+    await expect(loadArm(join(dir, 'bad.json'))).rejects.toMatchObject({ code: 'config-invalid', message: expect.stringMatching(/bad\.json.*ocr\.train/) });
+    await writeFile(join(dir, 'full.json'), '{"name": "full", "preset": "baseline"}');
+    expect((await loadArm('+full', { armsDir: dir })).name).toBe('full');
+    expect((await loadArm('baseline', { armsDir: dir })).lora.rank).toBe(8);
+    await expect(loadArm('nope', { armsDir: dir })).rejects.toMatchObject({ code: 'config-invalid' });
+    expect(armFactors(arm)).toEqual({ ocrTrain: true, ocrInfer: true, augment: false, rag: true, distill: false });
+  });
+
 });

@@ -1,5 +1,5 @@
-export { PAPER_ARMS, resolveArm, armFrom, maxLoraRankFor, VLLM_MAX_LORA_RANKS } from './arm.ts';
-export type { ArmConfig } from './arm.ts';
+export { PAPER_ARMS, PRESET_NAMES, armFileSchema, parseArm, loadArm, armFactors, ocrTasks, armJsonSchema, maxLoraRankFor, VLLM_MAX_LORA_RANKS } from './arm.ts';
+export type { ArmConfig, ArmFile, PresetName } from './arm.ts';
 export { exportLlamaFactory, llamaFactoryConfig, toShareGpt, stepsPerEpoch, LLAMAFACTORY_KEYS } from './llamafactory.ts';
 export type { ShareGptRow, LlamaFactoryExport } from './llamafactory.ts';
 export { exportSwift } from './swift.ts';
@@ -10,6 +10,5 @@ export { followTraining, discoverCheckpoints, lastCompleteCheckpoint, parseTrain
 export type { TrainLogEntry, Checkpoint, FollowOptions } from './monitor.ts';
 export { predictWithEndpoint, vllmServeCommand, startServer, vllmVersion, constraintForVllm, maxImagesPerRow } from './predict.ts';
 export type { PredictOptions, LoraModule } from './predict.ts';
-export { trainCpuArm, withoutOcr } from './cpu.ts';
 export { prepareTraining, runTraining, TrainingRunError } from './bridge.ts';
 export type { PreparedTraining, RunTrainingOptions } from './bridge.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createRunRecord, type Sample } from '@llm-ir/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PAPER_ARMS, resolveArm, type ArmConfig } from './arm.ts';
+import { PAPER_ARMS, parseArm, type ArmConfig } from './arm.ts';
 import { prepareTraining, runTraining, TrainingRunError } from './bridge.ts';
 import { diagnoseLog, isActive, jobProcesses, loadHandle, localExecutor, mapSlurmState, sbatchScript, slurmExecutor, type Executor, type JobHandle } from './executors.ts';
 import { discoverCheckpoints, parseDuration, parseTrainLogLine } from './monitor.ts';
@@ -38,7 +38,7 @@ async function fakeEnv(extra: Record<string, string> = {}): Promise<string> {
   return dir;
 }
 
-const arm = (gpus: number, base: ArmConfig = PAPER_ARMS.baseline) => resolveArm({ ...base, train: { ...base.train, gpus } });
+const arm = (gpus: number, base: ArmConfig = PAPER_ARMS.baseline) => parseArm({ ...base, train: { ...base.train, gpus } });
 
 async function until(what: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -223,7 +223,7 @@ describe('3. a rerun resumes, it does not restart', () => {
     delete process.env['FAKE_SLURM_FINAL'];
     const r = await runTraining(prepared, slurmExecutor(), { pollMs: 50 });
     expect(r.resumedFrom?.step).toBe(14);
-    const other = await prepareTraining({ backend: 'llamafactory', arm: resolveArm({ ...PAPER_ARMS.baseline, train: { ...PAPER_ARMS.baseline.train, learningRate: 5e-5 } }), samples: rows, imagesDir: IMAGES, runDir: join(dir, 'run') });
+    const other = await prepareTraining({ backend: 'llamafactory', arm: parseArm({ ...PAPER_ARMS.baseline, train: { ...PAPER_ARMS.baseline.train, learningRate: 5e-5 } }), samples: rows, imagesDir: IMAGES, runDir: join(dir, 'run') });
     const lines: string[] = [];
     const o = await runTraining(other, slurmExecutor(), { pollMs: 50, log: (l) => lines.push(l) });
     expect(o.resumedFrom).toBeUndefined();
@@ -241,7 +241,7 @@ describe('3b. reruns leave a running job alone', () => {
     const handle = await ex.submit({ runDir, command: prepared.command, env: prepared.env, gpus: 1, saveSignal: 'SIGABRT' }); // an older version: no fingerprint
     expect((await ex.status(handle)).state).toBe('pending');
     const yaml = await readFile(prepared.configPath!, 'utf8');
-    const other = await prepareTraining({ backend: 'llamafactory', arm: resolveArm({ ...PAPER_ARMS.baseline, train: { ...PAPER_ARMS.baseline.train, learningRate: 5e-5 } }), samples: rows, imagesDir: IMAGES, runDir });
+    const other = await prepareTraining({ backend: 'llamafactory', arm: parseArm({ ...PAPER_ARMS.baseline, train: { ...PAPER_ARMS.baseline.train, learningRate: 5e-5 } }), samples: rows, imagesDir: IMAGES, runDir });
     expect(await readFile(prepared.configPath!, 'utf8')).toBe(yaml);
     const lines: string[] = [];
     const r = await runTraining(other, ex, { pollMs: 50, log: (l) => lines.push(l) });
@@ -256,7 +256,7 @@ describe('3b. reruns leave a running job alone', () => {
     stop.abort();
     await runTraining(again, ex, { pollMs: 50, signal: stop.signal });
     const before = await readFile(again.configPath!, 'utf8');
-    const third = await prepareTraining({ backend: 'llamafactory', arm: resolveArm({ ...PAPER_ARMS.baseline, train: { ...PAPER_ARMS.baseline.train, learningRate: 5e-5 } }), samples: rows, imagesDir: IMAGES, runDir: join(dir, 'run2') });
+    const third = await prepareTraining({ backend: 'llamafactory', arm: parseArm({ ...PAPER_ARMS.baseline, train: { ...PAPER_ARMS.baseline.train, learningRate: 5e-5 } }), samples: rows, imagesDir: IMAGES, runDir: join(dir, 'run2') });
     await expect(runTraining(third, ex, { pollMs: 50 })).rejects.toMatchObject({ code: 'job-conflict' });
     expect(await readFile(again.configPath!, 'utf8')).toBe(before);
     await ex.cancel(await loadHandle(join(dir, 'run2')), { graceMs: 5000, pollMs: 100 });

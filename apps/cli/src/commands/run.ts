@@ -1,40 +1,29 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { LlmIrError } from '@llm-ir/core';
 import { estimateEffects, loadGold, loadPredictions, readRunResults, table2, tableToMarkdown, writeReport, type FactorialRun } from '@llm-ir/eval';
 import type { CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 import { runGpuArm } from '../gpu-pipeline.ts';
-import { armFactors, parseCpuArm, runArm, type CpuArm } from '../pipeline.ts';
+import { armFactors, parseArm, type ArmConfig } from '@llm-ir/trainer-bridge';
+import { cliArm, runArm } from '../pipeline.ts';
 import { executorFor, gpuCountOf, slurmOptionsOf, withExecutorOptions } from './train.ts';
 
-/** Folder of the checked-in arm files (apps/ablation/arms). */
-export const ARMS_DIR = fileURLToPath(new URL('../../../ablation/arms/', import.meta.url));
-
-/** Reads an arm by name (from the arms folder) or from a JSON file. */
-export async function loadArm(spec: string, armsDir = ARMS_DIR): Promise<CpuArm> {
-  const path = spec.endsWith('.json') ? spec : join(armsDir, `${spec.replace(/^\+/, '')}.json`);
-  if (!existsSync(path)) throw new LlmIrError({ code: 'config-invalid', message: `no arm ${JSON.stringify(spec)} (looked for ${path})` });
-  return parseCpuArm(JSON.parse(await readFile(path, 'utf8')), path);
-}
-
 /** The full factorial over the binary switches: OCR (train and infer), augmentation, retrieval, distillation. */
-export function gridArms(): CpuArm[] {
-  const arms: CpuArm[] = [];
+export function gridArms(): ArmConfig[] {
+  const arms: ArmConfig[] = [];
   for (let m = 0; m < 16; m++) {
     const ocr = (m & 1) === 1;
     const on = { augment: (m & 2) === 2, rag: (m & 4) === 4, distill: (m & 8) === 8 };
     const name = ['grid', ocr ? 'ocr' : 'noocr', ...Object.entries(on).filter(([, v]) => v).map(([k]) => k)].join('-');
-    arms.push({
+    arms.push(parseArm({
       name,
       ocr: { train: ocr, infer: ocr },
       ...(on.augment ? { augment: { factor: 2 } } : {}),
-      ...(on.rag ? { rag: { k: 10, weight: 0.3 } } : {}),
-      ...(on.distill ? { distill: { alpha: 0.5, temperature: 2 } } : {}),
-    });
+      ...(on.rag ? { rag: {} } : {}),
+      ...(on.distill ? { distill: {} } : {}),
+    }, name));
   }
   return arms;
 }
@@ -43,14 +32,14 @@ export function gridArms(): CpuArm[] {
 export function runCommand(io: CliIo): Command {
   return withExecutorOptions(new Command('run'))
     .description('run an arm end to end (OCR, augmentation, retrieval, teacher labels, training, prediction; scored when the test rows have labels), or the full factorial grid')
-    .option('--arm <arm...>', 'arm names (apps/ablation/arms) or JSON files', ['baseline'])
+    .option('--arm <arm...>', 'arm names (apps/ablation/arms), presets, or JSON / YAML files', ['baseline'])
     .option('--grid', 'run the full factorial over ocr, augment, rag, distill (16 arms) and report component effects', false)
     .requiredOption('--train <file>', 'training rows (challenge JSON)')
     .requiredOption('--train-images <dir>', 'training images')
     .requiredOption('--test <file>', 'test rows (labels optional: used for scoring only)')
     .requiredOption('--test-images <dir>', 'test images')
     .requiredOption('--out <dir>', 'output folder (one sub-folder per arm with --grid or several arms)')
-    .addOption(new Option('--backend <backend>', 'trainer: the CPU student, or LoRA on GPUs with LLaMA-Factory / ms-swift (arms with a gpuPreset)').choices(['cpu', 'llamafactory', 'swift']).default('cpu'))
+    .addOption(new Option('--backend <backend>', 'trainer: the CPU student, or LoRA on GPUs with LLaMA-Factory / ms-swift (arms without rag / distill)').choices(['cpu', 'llamafactory', 'swift']).default('cpu'))
     .option('--endpoint <url>', 'GPU backends: predict with this OpenAI-compatible server instead of starting `vllm serve`')
     .option('--model <name>', 'with --endpoint: the served adapter to predict with')
     .option('--port <port>', 'GPU backends: port of the `vllm serve` started for prediction', '8000')
@@ -58,7 +47,7 @@ export function runCommand(io: CliIo): Command {
     .option('--cache <dir>', 'artifact cache', '.llm-ir-cache')
     .action(async (flags: { arm: string[]; grid: boolean; train: string; trainImages: string; test: string; testImages: string; out: string; seed: string; cache: string; backend: 'cpu' | 'llamafactory' | 'swift'; executor: string; host?: string; remoteDir?: string; partition?: string; gpus?: string; nodes?: string; time?: string; endpoint?: string; model?: string; port: string }) => {
       if (flags.grid && flags.backend !== 'cpu') throw new LlmIrError({ code: 'config-invalid', message: '--grid runs on --backend cpu (its switches are the CPU pipeline\'s); run the paper\'s arms on GPUs with --arm' });
-      const arms = flags.grid ? gridArms() : await Promise.all(flags.arm.map((a) => loadArm(a)));
+      const arms = flags.grid ? gridArms() : await Promise.all(flags.arm.map((a) => cliArm(a)));
       const single = arms.length === 1 && !flags.grid;
       const dirs: string[] = [];
       for (const arm of arms) {

@@ -1,43 +1,21 @@
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { createRunRecord, LlmIrError, writePredictionsJsonl, writeSubmissionCsv, type Sample } from '@llm-ir/core';
-import { applyOcr } from '@llm-ir/ocr';
-import { ocrSplits } from '../pipeline.ts';
+import { createRunRecord, LlmIrError, writeFileAtomic, writePredictionsJsonl, writeSubmissionCsv } from '@llm-ir/core';
 import {
-  armFrom,
   executorForHandle,
   loadHandle,
-  resolveArm,
   localExecutor,
+  parseArm,
   predictWithEndpoint,
   prepareTraining,
   runTraining,
   slurmExecutor,
   sshExecutor,
-  trainCpuArm,
-  type ArmConfig,
   type Executor,
 } from '@llm-ir/trainer-bridge';
+import { armOcr, armPrompts, cliArm, runContext, trainArmStudent } from '../pipeline.ts';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
-
-/** Reads an arm: a preset name, or a JSON / YAML file. */
-export async function readArm(spec: string): Promise<ArmConfig> {
-  if (/\.(json|ya?ml)$/i.test(spec)) {
-    const text = await readFile(spec, 'utf8');
-    return armFrom((spec.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as Parameters<typeof armFrom>[0] & object);
-  }
-  return armFrom(spec);
-}
-
-/** Attaches OCR (cached) and writes it into prompts as the arm says, for the training or the test split. */
-export async function withArmOcr(samples: Sample[], arm: ArmConfig, split: 'train' | 'test', imagesDir: string, cacheDir: string, io: CliIo): Promise<Sample[]> {
-  const wanted = split === 'train' ? arm.ocr.train : arm.ocr.infer;
-  if (!wanted) return samples;
-  return (await ocrSplits([{ rows: samples, imagesDir }], { cacheDir, onProgress: terminalProgress({ enabled: io.progress }), onError: (e) => io.stderr(`OCR: ${e.message} [${e.code}]\n`) }))[0]!;
-}
 
 /** The executor a `--executor` flag names (ssh needs `--host` and `--remote-dir`). */
 export function executorFor(kind: string, flags: { host?: string; remoteDir?: string }): Executor {
@@ -96,27 +74,34 @@ export function trainCommands(io: CliIo): Command[] {
   withExecutorOptions(train.command('run', { isDefault: true }))
     .description('export data and config for an arm, then submit and follow the run (or print the commands with --dry-run)')
     .addOption(new Option('--backend <backend>', 'trainer').choices(['llamafactory', 'swift', 'cpu']).default('llamafactory'))
-    .requiredOption('--arm <arm>', 'baseline | ocr-train | ocr-train-infer | lora-r16-a32-ocr, or a JSON/YAML arm file')
+    .requiredOption('--arm <arm>', 'an arm of apps/ablation/arms (full, +augment, ...), a preset (baseline | ocr-train | ocr-train-infer | lora-r16-a32-ocr), or a JSON/YAML arm file')
     .requiredOption('--train <file>', 'training rows (challenge JSON)')
     .requiredOption('--images <dir>', 'images folder')
     .requiredOption('--out <dir>', 'run folder')
     .option('--dry-run', 'write every file and print the exact commands, submit nothing', false)
-    .option('--cache <dir>', 'artifact cache (OCR)', '.llm-ir-cache')
-    .action(async (flags: ExecutorFlags & { backend: 'llamafactory' | 'swift' | 'cpu'; arm: string; train: string; images: string; out: string; dryRun: boolean; cache: string }) => {
-      const read = await readArm(flags.arm);
-      const count = gpuCountOf(flags);
-      const arm = resolveArm({ ...read, train: { ...read.train, ...count } });
+    .option('--cache <dir>', 'artifact cache (OCR, students)', '.llm-ir-cache')
+    .option('--seed <seed>', 'seed (the CPU student; the GPU trainers take the arm\'s train.seed)', '0')
+    .action(async (flags: ExecutorFlags & { backend: 'llamafactory' | 'swift' | 'cpu'; arm: string; train: string; images: string; out: string; dryRun: boolean; cache: string; seed: string }) => {
+      const read = await cliArm(flags.arm);
+      const arm = parseArm({ ...read, train: { ...read.train, ...gpuCountOf(flags) } }, `arm ${read.name}`);
       const { samples, errors } = await loadOrReport(flags.train, io);
       const runDir = resolve(flags.out);
       const run = await createRunRecord({ runsDir: resolve(runDir, '..'), id: runDir.split('/').pop()!, config: { ...flags }, resolvedConfig: { arm, backend: flags.backend, executor: flags.executor }, inputs: { train: flags.train }, resume: true });
-      const withOcr = await withArmOcr(samples, arm, 'train', flags.images, resolve(flags.cache), io);
+      const ctx = runContext(run, { out: runDir, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l) => io.stderr(`${l}\n`) });
+      const { train: withOcr } = await armOcr(ctx, arm, { rows: samples, imagesDir: flags.images });
       if (flags.backend === 'cpu') {
-        const r = await trainCpuArm(arm, { train: withOcr, outDir: join(runDir, 'out'), imagesDir: flags.images, onProgress: terminalProgress({ enabled: io.progress }) });
-        await run.finish('succeeded', { model: r.modelPath });
-        io.stdout(`${arm.name}: CPU student trained -> ${r.modelPath}\n`);
+        // the training half of `llm-ir run --backend cpu`, so both train the same student
+        if (arm.rag || arm.distill) io.stderr(`${arm.name}: ${[arm.rag ? 'retrieval' : '', arm.distill ? 'self-distillation' : ''].filter(Boolean).join(' and ')} need the test rows: \`llm-ir run\` applies them; this trains the arm's first student\n`);
+        const { text } = await trainArmStudent(ctx, arm, withOcr, flags.images);
+        const modelPath = join(runDir, 'student.json');
+        await writeFileAtomic(modelPath, text);
+        await ctx.drain();
+        await run.finish('succeeded', { model: modelPath });
+        io.stdout(`${arm.name}: CPU student trained -> ${modelPath}\n`);
+        if (errors.length) throw new CliExit(EXIT.partial);
         return;
       }
-      const prompts = arm.ocr.train ? applyOcr(withOcr, { at: 'train', split: 'train', format: arm.ocr.format ?? 'plain' }) : withOcr;
+      const prompts = armPrompts(arm, withOcr, 'train');
       const prepared = await prepareTraining({ backend: flags.backend, arm, samples: prompts, imagesDir: flags.images, runDir });
       const env = Object.entries(prepared.env).map(([k, v]) => `${k}=${v}`).join(' ');
       io.stdout(`${arm.name}: ${prepared.rows} rows, ${prepared.gpus * prepared.nodes} GPU process(es) (${prepared.gpus} per node x ${prepared.nodes} node(s)), ${prepared.stepsPerEpoch} steps per epoch, checkpoints every half epoch\n`);

@@ -1,0 +1,71 @@
+import { checkImage, hashValue, LlmIrError, sha256File, type Prediction, type Sample, type StageContext } from '@llm-ir/core';
+import { createStudent, parseStudent, type Student, type StudentOptions } from './student.ts';
+import type { Teacher } from './teachers.ts';
+
+/** Bump when the student's features or training change, so cached students are not reused. */
+const STUDENT_CACHE_VERSION = 'student-2';
+
+/** Options of {@link trainStudentStage}: the student's, plus teacher probabilities. */
+export interface StudentStageOptions extends StudentOptions {
+  /** Teacher probabilities by row id (rows with them learn with the distillation loss). */
+  soft?: ReadonlyMap<string, Record<string, number>>;
+}
+
+/**
+ * SHA-256 over the bytes of every image the rows name, each from the first folder that has it as a
+ * regular file inside the folder (checked like every other image read: no `..`, no links out, no
+ * FIFOs or devices, size limits). A name found nowhere counts with its reason. Image statistics
+ * depend on bytes, not paths.
+ */
+async function hashImages(rows: readonly Sample[], imagesDirs: readonly string[]): Promise<string> {
+  const names = [...new Set(rows.flatMap((s) => s.turns.flatMap((t) => t.images.map((i) => i.path))))].sort();
+  const hashes: string[] = [];
+  for (const n of names) {
+    let h = 'missing';
+    for (const dir of imagesDirs) {
+      try {
+        h = await sha256File((await checkImage(dir, n, { decode: false })).path);
+        break;
+      } catch (error) {
+        if (!LlmIrError.isInstance(error)) throw error;
+        h = error.code;
+      }
+    }
+    hashes.push(`${n}:${h}`);
+  }
+  return hashValue(hashes);
+}
+
+/**
+ * The training stage of the CPU pipeline: fits a student on the rows (gold labels and/or teacher
+ * probabilities in `soft`) through `ctx.cache`, keyed by the rows, the soft labels, every setting
+ * (lexicon included) and the bytes of every image the rows name. Another arm or run that needs the
+ * same student loads it. The student returned is always parsed from its stored text (weights are
+ * float32 there), so a cold and a warm run predict the same bytes. `text` is what `save` would write.
+ */
+export async function trainStudentStage(ctx: StageContext, rows: readonly Sample[], options: StudentStageOptions = {}): Promise<{ student: Student; text: string }> {
+  const { soft, ...studentOptions } = options;
+  const { imagesDir, lexicon, onImageError: _e, ...families } = studentOptions.features ?? {};
+  const dirs = imagesDir === undefined ? [] : typeof imagesDir === 'string' ? [imagesDir] : imagesDir;
+  const { features: _f, ...settings } = studentOptions;
+  const key = {
+    stage: 'student',
+    version: STUDENT_CACHE_VERSION,
+    options: { settings: { seed: ctx.seed, ...settings }, features: families, lexicon: lexicon ? hashValue(lexicon.groups) : null },
+    inputs: [hashValue(rows), soft ? hashValue([...soft].sort((a, b) => (a[0] < b[0] ? -1 : 1))) : 'no-soft', dirs.length ? await hashImages(rows, dirs) : 'no-images'],
+  };
+  const bytes = await ctx.cache.getOrCompute(key, async () => {
+    const s = createStudent({ seed: ctx.seed, ...studentOptions });
+    const fit = { ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
+    await s.fitWithSoft(rows, soft ?? new Map(), fit);
+    return s.serialize();
+  });
+  const text = bytes.toString('utf8');
+  return { student: parseStudent(text, studentOptions.features ?? {}, 'cached student'), text };
+}
+
+/** A teacher whose labels are already known (e.g. a classifier's predictions on the rows to label). */
+export function fixedTeacher(id: string, predictions: readonly Prediction[]): Teacher {
+  const byId = new Map(predictions.map((p) => [p.id, p]));
+  return { id, label: async (samples) => samples.map((s) => byId.get(s.id)).filter((p): p is Prediction => p !== undefined) };
+}
