@@ -49,7 +49,7 @@ export interface RunGpuArmOptions extends RunArmOptions {
  * given. Retrieval and self-distillation are stages of the CPU pipeline only; an arm with them is
  * refused here rather than trained without them.
  */
-export function gpuArmOf(arm: ArmConfig, options: { seed?: number; gpus?: number; nodes?: number } = {}): ArmConfig {
+function gpuArmOf(arm: ArmConfig, options: { seed?: number; gpus?: number; nodes?: number } = {}): ArmConfig {
   const cpuOnly = (['rag', 'distill'] as const).filter((k) => arm[k] !== undefined);
   if (cpuOnly.length) throw new LlmIrError({ code: 'config-invalid', message: `arm ${JSON.stringify(arm.name)} has ${cpuOnly.join(' and ')}: the GPU backends have no ${cpuOnly.join(' / ')} stage (retrieved context and self-distillation run on --backend cpu); remove ${cpuOnly.length > 1 ? 'them' : 'it'} or run with --backend cpu` });
   const train = { ...arm.train, ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.gpus !== undefined ? { gpus: options.gpus } : {}), ...(options.nodes !== undefined ? { nodes: options.nodes } : {}) };

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { createRng, loadSamples, openArtifactCache, type Sample } from '@llm-ir/core';
+import { createRng, lineageRoots, loadSamples, openArtifactCache, type Sample } from '@llm-ir/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { augmentDataset, importParaphrases, planTargets } from './dataset.ts';
+import { augmentDataset, importParaphrases, lineageFile, planTargets } from './dataset.ts';
 import { augmentImage, IMAGE_OPS } from './image-ops.ts';
 import { contactSheet } from './preview.ts';
 
@@ -98,7 +98,13 @@ describe('augmentDataset', () => {
     expect(a.skipped).toEqual([]);
     const json = JSON.parse(await readFile(a.file, 'utf8'));
     expect(json).toHaveLength(36);
-    const made = a.samples.filter((s) => s.parentId);
+    // the lineage is on disk, not only in memory: the samples JSONL beside train.json reads back with it
+    const onDisk = await loadSamples(lineageFile(a.file));
+    expect(onDisk.errors).toEqual([]);
+    expect(onDisk.samples).toEqual(a.samples);
+    const made = onDisk.samples.filter((s) => s.parentId);
+    expect(made).toHaveLength(24);
+    expect(new Set(lineageRoots(onDisk.samples))).toEqual(new Set(rows.map((r) => r.id)));
     for (const s of made) {
       const parent = rows.find((r) => r.id === s.parentId)!;
       expect(s.label).toBe(parent.label);

@@ -11,6 +11,7 @@ import {
   sha256,
   startProgress,
   writeChallengeFile,
+  writeSamplesJsonl,
   writeFileAtomic,
   parseChallengeRow,
   type ArtifactCache,
@@ -66,6 +67,11 @@ export interface AugmentDatasetOptions {
   signal?: AbortSignal;
 }
 
+/** The samples JSONL written beside an augmented challenge file (`train.json` -> `train.samples.jsonl`): the rows with their lineage. */
+export function lineageFile(challengeFile: string): string {
+  return challengeFile.replace(/\.json$/, '.samples.jsonl');
+}
+
 /** What {@link augmentDataset} did. */
 export interface AugmentResult {
   /** Originals (unless sharded) and new rows, in the order written. */
@@ -118,7 +124,9 @@ export function planTargets(samples: readonly Sample[], targets: LabelTargets): 
  * records the operations and their parameters, and its images are written as new files.
  * Each variant draws from its own generator (seed + new id), so results do not depend on order or
  * concurrency. A bad source image or row skips that variant with a recorded reason. Writes the
- * challenge JSON atomically at the end and copies the original images (unless sharded).
+ * challenge JSON atomically at the end, and beside it the same rows as samples JSONL with their
+ * lineage (`train.samples.jsonl`, see {@link lineageFile}), and copies the original images (unless
+ * sharded or `referenceImages`).
  *
  * @example
  * ```ts
@@ -241,6 +249,9 @@ export async function augmentDataset(samples: readonly Sample[], options: Augmen
     file = join(options.outDir, 'train.json');
   }
   await writeChallengeFile(file, all);
+  // the challenge format has no field for lineage: the samples JSONL beside it keeps parentId and the
+  // operations, so a later split (`llm-ir data split`, CV) keeps every variant with its source
+  await writeSamplesJsonl(lineageFile(file), all);
   skipped.sort((a, b) => (a.id < b.id ? -1 : 1));
   return { samples: all, created: created.length, skipped, perLabel, file };
 }

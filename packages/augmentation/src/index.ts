@@ -9,7 +9,7 @@ export type { Lexicon } from './lexicon.ts';
 export { ECOMMERCE_ZH_LEXICON } from './lexicon-data.ts';
 export { segmentProtected, protectedSpans, PROTECTED } from './protect.ts';
 export type { Segment } from './protect.ts';
-export { augmentDataset, augmentStage, planTargets, importParaphrases } from './dataset.ts';
+export { augmentDataset, augmentStage, lineageFile, planTargets, importParaphrases } from './dataset.ts';
 export type { AugmentDatasetOptions, AugmentResult, LabelTargets } from './dataset.ts';
 export { contactSheet } from './preview.ts';
 export type { ContactSheetOptions } from './preview.ts';

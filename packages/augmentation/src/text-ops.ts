@@ -149,7 +149,7 @@ export async function augmentText(text: string, ops: readonly TextOp[], rng: Rng
   for (const op of ops) {
     if (!rng.bernoulli(op.p ?? 1)) continue;
     const before = tokens;
-    tokens = await applyTextOp(op, tokens.map((t) => ({ ...t })), text, rng, lexicon);
+    tokens = await applyTextOp(op, tokens.map((t) => ({ ...t })), text, { rng, lexicon });
     // an edit next to a protected span can change it (a word inserted after "316" reads as a unit):
     // such an edit is undone, so protected spans always survive
     if (protectedSpans(join(tokens)).join('\u0000') !== guard) tokens = before;
@@ -157,7 +157,7 @@ export async function augmentText(text: string, ops: readonly TextOp[], rng: Rng
   return join(tokens);
 }
 
-async function applyTextOp(op: TextOp, tokens: Token[], text: string, rng: Rng, lexicon: Lexicon): Promise<Token[]> {
+async function applyTextOp(op: TextOp, tokens: Token[], text: string, { rng, lexicon }: { rng: Rng; lexicon: Lexicon }): Promise<Token[]> {
   const words = () => tokens.map((t, i) => (t.kind === 'word' && !t.locked ? i : -1)).filter((i) => i >= 0);
   const rate = 'rate' in op ? (op.rate ?? 0.1) : 0;
   const count = Math.max(1, Math.round(rate * words().length));

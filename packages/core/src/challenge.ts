@@ -51,7 +51,8 @@ export function detectTask(instruction: string): Task | undefined {
   return undefined;
 }
 
-function fail(loc: RowLocation, id: string | undefined, code: string, message: string, field = 'instruction'): never {
+function fail(at: RowLocation & { id: string | undefined; field?: string }, code: string, message: string): never {
+  const { id, field = 'instruction', ...loc } = at;
   throw new LlmIrError({ code, message, ...loc, ...(id === undefined ? {} : { id }), field });
 }
 
@@ -70,7 +71,7 @@ function splitLabels(text: string, loc: RowLocation, id: string): { before: stri
     }
     open = text.lastIndexOf('[', open - 1);
   }
-  return fail(loc, id, 'invalid-format', 'no label list ["...","..."] found in the prompt');
+  return fail({ ...loc, id }, 'invalid-format', 'no label list ["...","..."] found in the prompt');
 }
 
 function bindImages(turns: Turn[], images: readonly string[], loc: RowLocation, id: string): void {
@@ -81,7 +82,7 @@ function bindImages(turns: Turn[], images: readonly string[], loc: RowLocation, 
     next += n;
   }
   if (next !== images.length) {
-    fail(loc, id, 'placeholder-mismatch', `${next} <image> placeholder(s) but ${images.length} image(s) listed`, 'image');
+    fail({ ...loc, id, field: 'image' }, 'placeholder-mismatch', `${next} <image> placeholder(s) but ${images.length} image(s) listed`);
   }
 }
 
@@ -100,24 +101,24 @@ function bindImages(turns: Turn[], images: readonly string[], loc: RowLocation, 
  */
 export function parseChallengeRow(row: unknown, loc: RowLocation = {}): Sample {
   if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-    return fail(loc, undefined, 'invalid-row', 'row is not a JSON object', '');
+    return fail({ ...loc, id: undefined, field: '' }, 'invalid-row', 'row is not a JSON object');
   }
   const r = row as Record<string, unknown>;
   const id = r['id'];
-  if (typeof id !== 'string' || id === '') return fail(loc, undefined, 'invalid-row', 'missing or non-string "id"', 'id');
+  if (typeof id !== 'string' || id === '') return fail({ ...loc, id: undefined, field: 'id' }, 'invalid-row', 'missing or non-string "id"');
   const instruction = r['instruction'];
-  if (typeof instruction !== 'string') return fail(loc, id, 'invalid-row', 'missing or non-string "instruction"');
+  if (typeof instruction !== 'string') return fail({ ...loc, id }, 'invalid-row', 'missing or non-string "instruction"');
   const images = r['image'] ?? [];
   if (!Array.isArray(images) || !images.every((x) => typeof x === 'string')) {
-    return fail(loc, id, 'invalid-row', '"image" is not a list of file names', 'image');
+    return fail({ ...loc, id, field: 'image' }, 'invalid-row', '"image" is not a list of file names');
   }
   const input = r['input'] ?? '';
-  if (typeof input !== 'string') return fail(loc, id, 'invalid-row', '"input" is not a string', 'input');
+  if (typeof input !== 'string') return fail({ ...loc, id, field: 'input' }, 'invalid-row', '"input" is not a string');
   const output = r['output'] ?? '';
-  if (typeof output !== 'string') return fail(loc, id, 'invalid-row', '"output" is not a string', 'output');
+  if (typeof output !== 'string') return fail({ ...loc, id, field: 'output' }, 'invalid-row', '"output" is not a string');
 
   const task = detectTask(instruction);
-  if (task === undefined) return fail(loc, id, 'invalid-format', 'prompt has neither dialogue markers nor an <image>');
+  if (task === undefined) return fail({ ...loc, id }, 'invalid-format', 'prompt has neither dialogue markers nor an <image>');
   const { before, labels, tail } = splitLabels(instruction, loc, id);
 
   let frame: PromptFrame;
@@ -125,30 +126,30 @@ export function parseChallengeRow(row: unknown, loc: RowLocation = {}): Sample {
   if (task === 'intent') {
     const start = before.indexOf(DIALOGUE_START);
     const end = before.lastIndexOf(DIALOGUE_END);
-    if (start === -1 || end === -1 || end < start) return fail(loc, id, 'invalid-format', 'dialogue markers out of order');
+    if (start === -1 || end === -1 || end < start) return fail({ ...loc, id }, 'invalid-format', 'dialogue markers out of order');
     const bodyStart = start + DIALOGUE_START.length + (before[start + DIALOGUE_START.length] === '\n' ? 1 : 0);
     const body = before.slice(bodyStart, end);
-    if (body !== '' && !body.endsWith('\n')) return fail(loc, id, 'invalid-format', 'dialogue does not end with a line break');
+    if (body !== '' && !body.endsWith('\n')) return fail({ ...loc, id }, 'invalid-format', 'dialogue does not end with a line break');
     turns = [];
     for (const line of body === '' ? [] : body.slice(0, -1).split('\n')) {
       const m = ROLE_LINE.exec(line);
       if (m) turns.push({ role: m[1] === '用户' ? 'user' : 'agent', text: line.slice(m[0].length), images: [] });
       else if (turns.length > 0) turns[turns.length - 1]!.text += `\n${line}`;
-      else return fail(loc, id, 'invalid-format', `dialogue line does not start with 用户: or 客服: (${JSON.stringify(line.slice(0, 30))})`);
+      else return fail({ ...loc, id }, 'invalid-format', `dialogue line does not start with 用户: or 客服: (${JSON.stringify(line.slice(0, 30))})`);
     }
-    if (turns.length === 0) return fail(loc, id, 'empty-dialogue', 'the dialogue has no turn');
+    if (turns.length === 0) return fail({ ...loc, id }, 'empty-dialogue', 'the dialogue has no turn');
     if (countPlaceholders(before.slice(0, bodyStart)) + countPlaceholders(before.slice(end)) > 0) {
-      return fail(loc, id, 'invalid-format', '<image> placeholder outside the dialogue');
+      return fail({ ...loc, id }, 'invalid-format', '<image> placeholder outside the dialogue');
     }
     frame = { head: before.slice(0, bodyStart), beforeLabels: before.slice(end), labels, tail };
   } else {
     const first = before.indexOf(IMAGE_PLACEHOLDER);
     const last = before.lastIndexOf(IMAGE_PLACEHOLDER) + IMAGE_PLACEHOLDER.length;
-    if (first === -1) return fail(loc, id, 'invalid-format', 'scene prompt has no <image> before the label list');
+    if (first === -1) return fail({ ...loc, id }, 'invalid-format', 'scene prompt has no <image> before the label list');
     turns = [{ role: 'user', text: before.slice(first, last), images: [] }];
     frame = { head: before.slice(0, first), beforeLabels: before.slice(last), labels, tail };
   }
-  if (countPlaceholders(tail) > 0) return fail(loc, id, 'invalid-format', '<image> placeholder after the label list');
+  if (countPlaceholders(tail) > 0) return fail({ ...loc, id }, 'invalid-format', '<image> placeholder after the label list');
   bindImages(turns, images as string[], loc, id);
 
   const sample: Sample = { id, task, turns, prompt: frame };

@@ -40,8 +40,8 @@ export interface ValidateOptions {
   signal?: AbortSignal;
 }
 
-function problem(row: number | null, id: string | null, field: string, code: string, message: string, severity: Problem['severity'] = 'error'): Problem {
-  return { row, id, field, code, message, severity };
+function problem(at: Pick<Problem, 'row' | 'id' | 'field'>, code: string, message: string, severity: Problem['severity'] = 'error'): Problem {
+  return { ...at, code, message, severity };
 }
 
 /**
@@ -63,41 +63,41 @@ export async function validateRows(rows: readonly unknown[], options: ValidateOp
   const imageUses: Array<{ row: number; id: string; field: string; name: string }> = [];
   rows.forEach((value, row) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      problems.push(problem(row, null, '', 'invalid-row', 'row is not a JSON object'));
+      problems.push(problem({ row, id: null, field: '' }, 'invalid-row', 'row is not a JSON object'));
       return;
     }
     const r = value as Record<string, unknown>;
     const id = typeof r['id'] === 'string' && r['id'] !== '' ? r['id'] : null;
     const before = problems.length;
-    if (id === null) problems.push(problem(row, null, 'id', 'invalid-row', 'missing or non-string "id"'));
-    else if (seen.has(id)) problems.push(problem(row, id, 'id', 'duplicate-id', `id already used by row ${seen.get(id)}`));
+    if (id === null) problems.push(problem({ row, id: null, field: 'id' }, 'invalid-row', 'missing or non-string "id"'));
+    else if (seen.has(id)) problems.push(problem({ row, id, field: 'id' }, 'duplicate-id', `id already used by row ${seen.get(id)}`));
     else seen.set(id, row);
-    if (typeof r['instruction'] !== 'string') problems.push(problem(row, id, 'instruction', 'invalid-row', 'missing or non-string "instruction"'));
-    if (r['input'] !== undefined && typeof r['input'] !== 'string') problems.push(problem(row, id, 'input', 'invalid-row', '"input" is not a string'));
-    if (r['output'] !== undefined && typeof r['output'] !== 'string') problems.push(problem(row, id, 'output', 'invalid-row', '"output" is not a string'));
+    if (typeof r['instruction'] !== 'string') problems.push(problem({ row, id, field: 'instruction' }, 'invalid-row', 'missing or non-string "instruction"'));
+    if (r['input'] !== undefined && typeof r['input'] !== 'string') problems.push(problem({ row, id, field: 'input' }, 'invalid-row', '"input" is not a string'));
+    if (r['output'] !== undefined && typeof r['output'] !== 'string') problems.push(problem({ row, id, field: 'output' }, 'invalid-row', '"output" is not a string'));
     const images = r['image'];
     const imagesOk = Array.isArray(images) && images.every((x) => typeof x === 'string');
-    if (!imagesOk) problems.push(problem(row, id, 'image', 'invalid-row', 'missing "image" list of file names'));
+    if (!imagesOk) problems.push(problem({ row, id, field: 'image' }, 'invalid-row', 'missing "image" list of file names'));
     if (problems.length > before && problems.slice(before).some((p) => p.code === 'invalid-row')) return;
 
     const instruction = r['instruction'] as string;
-    if (instruction.includes('\r')) problems.push(problem(row, id, 'instruction', 'crlf', 'prompt has CR (\\r) line ends; the challenge uses \\n'));
+    if (instruction.includes('\r')) problems.push(problem({ row, id, field: 'instruction' }, 'crlf', 'prompt has CR (\\r) line ends; the challenge uses \\n'));
     try {
       const sample = parseChallengeRow(value, { row });
       const label = typeof r['output'] === 'string' ? r['output'] : '';
       if (label === '') {
-        if (options.requireLabels) problems.push(problem(row, id, 'output', 'missing-label', 'row has no label'));
+        if (options.requireLabels) problems.push(problem({ row, id, field: 'output' }, 'missing-label', 'row has no label'));
       } else if (!labelSetOf(sample.task).has(label)) {
-        problems.push(problem(row, id, 'output', 'unknown-label', `label ${JSON.stringify(label)} is not one of the ${sample.task} labels`));
+        problems.push(problem({ row, id, field: 'output' }, 'unknown-label', `label ${JSON.stringify(label)} is not one of the ${sample.task} labels`));
       }
     } catch (error) {
       if (!LlmIrError.isInstance(error)) throw error;
-      problems.push(problem(row, id, error.field ?? 'instruction', error.code, error.reason));
+      problems.push(problem({ row, id, field: error.field ?? 'instruction' }, error.code, error.reason));
     }
     if (imagesOk) {
       const list = images as string[];
       if (countPlaceholders(instruction) !== list.length && !problems.some((p) => p.row === row && p.code === 'placeholder-mismatch')) {
-        problems.push(problem(row, id, 'image', 'placeholder-mismatch', `${countPlaceholders(instruction)} <image> placeholder(s) but ${list.length} image(s) listed`));
+        problems.push(problem({ row, id, field: 'image' }, 'placeholder-mismatch', `${countPlaceholders(instruction)} <image> placeholder(s) but ${list.length} image(s) listed`));
       }
       list.forEach((name, i) => imageUses.push({ row, id: id ?? '', field: `image[${i}]`, name }));
     }
@@ -121,7 +121,7 @@ export async function validateRows(rows: readonly unknown[], options: ValidateOp
           progress.advance();
         } catch (error) {
           if (!LlmIrError.isInstance(error)) throw error;
-          imageProblems.push({ ...problem(u.row, u.id || null, u.field, error.code, error.reason), order: u.order });
+          imageProblems.push({ ...problem({ row: u.row, id: u.id || null, field: u.field }, error.code, error.reason), order: u.order });
           progress.fail();
         }
       },
@@ -158,11 +158,11 @@ export async function validateFile(path: string, options: ValidateOptions = {}):
     await handle.close();
   }
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
-    problems.push(problem(null, null, 'file', 'bom', 'file starts with a UTF-8 byte order mark (tolerated by readers, not valid JSON)', 'warning'));
+    problems.push(problem({ row: null, id: null, field: 'file' }, 'bom', 'file starts with a UTF-8 byte order mark (tolerated by readers, not valid JSON)', 'warning'));
   }
-  if (head.includes('\r\n')) problems.push(problem(null, null, 'file', 'crlf', 'file has CRLF line ends (tolerated by readers)', 'warning'));
+  if (head.includes('\r\n')) problems.push(problem({ row: null, id: null, field: 'file' }, 'crlf', 'file has CRLF line ends (tolerated by readers)', 'warning'));
   if (head.length === 0) {
-    problems.push(problem(null, null, 'file', 'invalid-json', 'file is empty'));
+    problems.push(problem({ row: null, id: null, field: 'file' }, 'invalid-json', 'file is empty'));
     return problems;
   }
   const rows: unknown[] = [];
@@ -173,7 +173,7 @@ export async function validateFile(path: string, options: ValidateOptions = {}):
       rows.push(r.value);
       rowIndex.push(r.row);
     } else {
-      problems.push(problem(r.row, null, 'file', r.error.code, r.error.reason));
+      problems.push(problem({ row: r.row, id: null, field: 'file' }, r.error.code, r.error.reason));
     }
   }
   const rowProblems = await validateRows(rows, options);

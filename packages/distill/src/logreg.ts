@@ -69,20 +69,18 @@ export function softmax(z: Float64Array, temperature = 1): Float64Array {
 }
 
 /**
- * Fits multinomial logistic regression with L2 by L-BFGS (scikit-learn's `LogisticRegression(
- * multi_class='multinomial', solver='lbfgs')` objective: 0.5 ||W||^2 + C sum_i s_i loss_i, intercept
- * unpenalised). The loss per row is the distillation loss
- * alpha * CE(gold) + (1 - alpha) * T^2 * KL(teacher_T || student_T); rows with only a teacher
- * distribution use the KL term alone, rows with only gold the CE alone.
+ * The objective L-BFGS minimises for {@link fitLogisticRegression}, and its analytic gradient:
+ * `C * sum_i w_i [a CE(gold) + (1 - a) T^2 KL(q_T || p_T)] + ||W||^2 / 2` over the parameters
+ * `theta = [W (k x d, row-major), b (k)]`; the bias is not penalised. Writes the gradient into `grad`
+ * and returns the loss.
  */
-export function fitLogisticRegression(x: SparseMatrix, k: number, targets: Targets, options: LogRegOptions = {}): LogRegModel {
+export function logRegObjective(x: SparseMatrix, k: number, targets: Targets, options: Pick<LogRegOptions, 'C' | 'sampleWeight' | 'temperature'> = {}): (theta: Float64Array, grad: Float64Array) => number {
   const n = x.rows.length;
   const d = x.cols;
   const C = options.C ?? 1;
   const T = options.temperature ?? 1;
   const alpha = targets.alpha ?? 1;
   const sw = options.sampleWeight ?? new Float64Array(n).fill(1);
-  const size = k * d + k;
   // soft targets at temperature T
   const softT = targets.soft?.map((q) => {
     if (!q) return undefined;
@@ -92,7 +90,7 @@ export function fitLogisticRegression(x: SparseMatrix, k: number, targets: Targe
 
   const z = new Float64Array(k);
   const zt = new Float64Array(k);
-  const evaluate = (theta: Float64Array, grad: Float64Array): number => {
+  return (theta: Float64Array, grad: Float64Array): number => {
     grad.fill(0);
     const model = { k, d, w: theta.subarray(0, k * d), b: theta.subarray(k * d) };
     let loss = 0;
@@ -133,8 +131,19 @@ export function fitLogisticRegression(x: SparseMatrix, k: number, targets: Targe
     }
     return loss;
   };
+}
 
-  const theta = new Float64Array(size);
+/**
+ * Fits multinomial logistic regression with L2 by L-BFGS (scikit-learn's `LogisticRegression(
+ * multi_class='multinomial', solver='lbfgs')` objective: 0.5 ||W||^2 + C sum_i s_i loss_i, intercept
+ * unpenalised). The loss per row is the distillation loss
+ * alpha * CE(gold) + (1 - alpha) * T^2 * KL(teacher_T || student_T); rows with only a teacher
+ * distribution use the KL term alone, rows with only gold the CE alone.
+ */
+export function fitLogisticRegression(x: SparseMatrix, k: number, targets: Targets, options: LogRegOptions = {}): LogRegModel {
+  const d = x.cols;
+  const theta = new Float64Array(k * d + k);
+  const evaluate = logRegObjective(x, k, targets, options);
   const result = lbfgs(theta, evaluate, { maxIter: options.maxIter ?? 500, tol: options.tol ?? 1e-4, memory: options.memory ?? 10, ...(options.onIteration ? { onIteration: options.onIteration } : {}) });
   return { k, d, w: theta.slice(0, k * d), b: theta.slice(k * d), iterations: result.iterations, loss: result.loss };
 }

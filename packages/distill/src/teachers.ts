@@ -189,16 +189,16 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
         return { id: sample.id, task: sample.task, label, probs };
       }
       // no logprobs from this server (whatever it answered): count votes instead, as documented
-      return votesFor(sample, messages, labels, pick, signal);
+      return votesFor(sample, { messages, labels, pick }, signal);
     }
-    if (mode === 'votes') return votesFor(sample, messages, labels, pick, signal);
+    if (mode === 'votes') return votesFor(sample, { messages, labels, pick }, signal);
     const r = await client.complete({ model: options.model, messages, temperature: 0, max_tokens: 64, ...constraintFields(constraint, labels) }, signal ? { signal } : {});
     const label = pick(answerText(r.choices[0]?.message?.content, constraint));
     if (!label) throw new LlmIrError({ code: 'unmatched-answer', message: `answer ${JSON.stringify(r.choices[0]?.message?.content)} is no label`, id: sample.id });
     return { id: sample.id, task: sample.task, label, probs: Object.fromEntries(labels.map((l) => [l, l === label ? 1 : 0])) };
   }
 
-  async function votesFor(sample: Sample, messages: Array<Record<string, unknown>>, labels: string[], pick: (t: string) => string | undefined, signal?: AbortSignal): Promise<Prediction> {
+  async function votesFor(sample: Sample, { messages, labels, pick }: { messages: Array<Record<string, unknown>>; labels: string[]; pick: (t: string) => string | undefined }, signal?: AbortSignal): Promise<Prediction> {
     const n = options.votes ?? 5;
     const c = constraint === 'none' ? 'none' : constraint;
     const r = await client.complete({ model: options.model, messages, n, temperature: 1, max_tokens: 64, ...constraintFields(c, labels) }, signal ? { signal } : {});

@@ -105,9 +105,13 @@ describe('paired comparison', () => {
     const mk = (b: number, c: number, same: number) => {
       const A: boolean[] = [];
       const B: boolean[] = [];
-      for (let i = 0; i < b; i++) A.push(true), B.push(false);
-      for (let i = 0; i < c; i++) A.push(false), B.push(true);
-      for (let i = 0; i < same; i++) A.push(true), B.push(true);
+      const pair = (a: boolean, b2: boolean) => {
+        A.push(a);
+        B.push(b2);
+      };
+      for (let i = 0; i < b; i++) pair(true, false);
+      for (let i = 0; i < c; i++) pair(false, true);
+      for (let i = 0; i < same; i++) pair(true, true);
       return mcnemar(A, B);
     };
     const small = mk(10, 2, 50);

@@ -1,6 +1,6 @@
 import { LlmIrError, type Task } from '@llm-ir/core';
 import { bootstrap, MISSING_PREDICTION, percentileInterval, scoredLabels } from './bootstrap.ts';
-import { classificationReport, precisionRecallF1, uniqueLabels, type ClassificationReport } from './metrics.ts';
+import { classificationReport, precisionRecallF1, type ClassificationReport } from './metrics.ts';
 
 /** A gold row: id, task and canonical label. */
 export interface GoldRow {

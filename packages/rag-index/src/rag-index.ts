@@ -224,14 +224,21 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
 
   async function* run(query: string | Sample, o: SearchOptions = {}): AsyncGenerator<SearchHit> {
     const table = o.table ?? 'exemplars';
+    const current = await open(table, false);
+    if (!current) return;
+    // a past version is checked out on a table of its own, closed when the stream ends (or is left)
+    const t = o.version !== undefined ? await db.openTable(table) : current;
+    try {
+      if (o.version !== undefined) await t.checkout(o.version);
+      yield* hits(t, table, query, o);
+    } finally {
+      if (t !== current) t.close();
+    }
+  }
+
+  async function* hits(t: Table, table: TableName, query: string | Sample, o: SearchOptions): AsyncGenerator<SearchHit> {
     const mode = o.mode ?? 'hybrid';
     const k = o.k ?? 5;
-    let t = await open(table, false);
-    if (!t) return;
-    if (o.version !== undefined) {
-      t = await db.openTable(table);
-      await t.checkout(o.version);
-    }
     const text = typeof query === 'string' ? query : queryText(query);
     const where = predicate(o, table);
     const columns = table === 'knowledge' ? ['id', 'text', 'source', 'product_type', 'metadata'] : ['id', 'text', 'ocr_text', 'task', 'label', 'parent_id', 'root'];
@@ -249,9 +256,10 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
     if (where) q = q.where(where);
     const effective = mode === 'hybrid' && ftsQuery.trim() === '' ? 'vector' : mode;
     const scores = effective === 'vector' ? ['_distance'] : effective === 'fts' ? ['_score'] : [];
-    const rows = (await q.select([...columns, ...scores]).limit(k).toArray()) as Array<Record<string, unknown>>;
-    for (const row of rows) yield toHit(row, table, effective);
-    if (o.version !== undefined) t.close();
+    // record batches as LanceDB produces them: a consumer that stops early stops the scan
+    for await (const batch of q.select([...columns, ...scores]).limit(k)) {
+      for (const row of batch.toArray() as Array<Record<string, unknown>>) yield toHit(row, table, effective);
+    }
   }
 
   return {

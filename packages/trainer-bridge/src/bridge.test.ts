@@ -17,10 +17,9 @@ import { exportSwift } from './swift.ts';
 import { installFakeTools } from './testing/index.ts';
 import { IMAGES, officialRows } from './__fixtures__/rows.ts';
 
-let samples: Sample[];
 let rows: Sample[];
 beforeAll(async () => {
-  ({ samples, rows } = await officialRows());
+  ({ rows } = await officialRows());
 });
 
 describe('LLaMA-Factory export (dry run of the paper arms)', () => {

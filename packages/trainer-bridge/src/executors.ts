@@ -424,7 +424,7 @@ export function mapSlurmState(raw: string, exitCode = '0:0'): JobState {
 }
 
 /** A SLURM job name: letters, digits, `.`, `_` and `-` (anything else, spaces and commas among them, becomes `-`). */
-export function slurmJobName(name: string): string {
+function slurmJobName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 100) || 'llm-ir';
 }
 
@@ -468,7 +468,7 @@ export function sbatchScript(spec: JobSpec): string {
 }
 
 /** `scontrol show job -o <id>`'s `JobState=` and `ExitCode=` (src/scontrol/info_job.c `_sprint_job_info`; on separate lines without -o). */
-export function parseScontrolJob(text: string): { state: string; exitCode: string } | undefined {
+function parseScontrolJob(text: string): { state: string; exitCode: string } | undefined {
   const state = /(?:^|\s)JobState=(\S+)/.exec(text)?.[1];
   if (!state) return undefined;
   return { state, exitCode: /(?:^|\s)ExitCode=(\d+:\d+)/.exec(text)?.[1] ?? '0:0' };

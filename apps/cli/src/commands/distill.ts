@@ -81,6 +81,7 @@ export function distillCommand(io: CliIo): Command {
       await student.save(flags.out);
       const d = student.describe();
       io.stdout(`student trained in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${Object.entries(d).map(([t, v]) => `${t} ${v.features} features, ${v.iterations} iterations`).join('; ')} -> ${flags.out}\n`);
+      if (errors.length) throw new CliExit(EXIT.partial);
     });
 
   distill

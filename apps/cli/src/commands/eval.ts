@@ -38,7 +38,7 @@ function taskJson(t: TaskScore) {
 }
 
 /** The `llm-ir eval --json` object. */
-export function scoreJson(s: ChallengeScore) {
+function scoreJson(s: ChallengeScore) {
   return {
     scene: taskJson(s.scene),
     intent: taskJson(s.intent),
@@ -73,7 +73,7 @@ function scoreText(s: ChallengeScore): string {
  * grid that toggles OCR as one switch) cannot be told apart: they become one factor named `a=b`,
  * instead of two perfectly aliased ones.
  */
-export function mergeAliasedFactors(runs: readonly FactorialRun[]): FactorialRun[] {
+function mergeAliasedFactors(runs: readonly FactorialRun[]): FactorialRun[] {
   const names = [...new Set(runs.flatMap((r) => Object.keys(r.factors)))].sort();
   const groups = new Map<string, string[]>();
   for (const f of names) {

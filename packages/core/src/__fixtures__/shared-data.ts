@@ -2,9 +2,9 @@
 import { fileURLToPath } from 'node:url';
 
 /** Root of the shared datasets folder beside the project checkout. */
-export const SHARED_DATASETS = fileURLToPath(new URL('../../../../../shared/datasets/', import.meta.url));
+const SHARED_DATASETS = fileURLToPath(new URL('../../../../../shared/datasets/', import.meta.url));
 /** The official challenge folder. */
-export const MIRE_DIR = `${SHARED_DATASETS}www2025-mire/`;
+const MIRE_DIR = `${SHARED_DATASETS}www2025-mire/`;
 /** The official training rows. */
 export const MIRE_TRAIN = `${MIRE_DIR}train.json`;
 /** The official images. */

@@ -59,13 +59,3 @@ export function weightedF1Of(task: EncodedTask, idx: Int32Array | undefined, s: 
   }
   return den === 0 ? 0 : num / den;
 }
-
-/** Accuracy of the rows `idx`. */
-export function accuracyOf(task: EncodedTask, idx: Int32Array): number {
-  let c = 0;
-  for (let j = 0; j < idx.length; j++) {
-    const i = idx[j]!;
-    if (task.gold[i] === task.pred[i] && task.gold[i]! >= 0) c++;
-  }
-  return idx.length === 0 ? 0 : c / idx.length;
-}

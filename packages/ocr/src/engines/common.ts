@@ -44,7 +44,7 @@ const CJK = '\\u3000-\\u303f\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\uff00
 const SPACE_BETWEEN_CJK = new RegExp(`(?<=[${CJK}])\\s+(?=[${CJK}])`, 'gu');
 
 /** Removes the spaces tesseract puts between Chinese characters; trims and folds other whitespace. */
-export function tidyText(text: string): string {
+function tidyText(text: string): string {
   return text.replace(/\s+/g, ' ').replace(SPACE_BETWEEN_CJK, '').trim();
 }
 
@@ -53,7 +53,7 @@ function clamp01(x: number): number {
 }
 
 /** A box in pixels to a box normalised by the image size, clamped to [0, 1]. */
-export function normalizeBox(x1: number, y1: number, x2: number, y2: number, width: number, height: number): OcrLine['box'] {
+export function normalizeBox([x1, y1, x2, y2]: readonly [number, number, number, number], width: number, height: number): OcrLine['box'] {
   return [clamp01(x1 / width), clamp01(y1 / height), clamp01(x2 / width), clamp01(y2 / height)];
 }
 
@@ -82,7 +82,7 @@ export function readingOrder(lines: readonly OcrLine[]): OcrLine[] {
 }
 
 /** Rounds a number for stable output (engines give float noise). */
-export function round(x: number, digits = 4): number {
+function round(x: number, digits = 4): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }

@@ -175,7 +175,7 @@ export async function createPaddleEngine(options: PaddleOptions = {}): Promise<O
           .map((l, i) => {
             const xs = l.box.map((p) => (p[0]! * w) / found.W);
             const ys = l.box.map((p) => (p[1]! * h) / found.H);
-            return { text: texts[i]!.text, confidence: texts[i]!.confidence, box: normalizeBox(Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys), w, h) };
+            return { text: texts[i]!.text, confidence: texts[i]!.confidence, box: normalizeBox([Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)], w, h) };
           })
           .filter((l) => l.confidence >= dropScore);
       } catch (cause) {

@@ -88,7 +88,7 @@ export async function createTesseractCliEngine(options: EngineOptions = {}): Pro
       const parsed = parseTesseractTsv(tsv);
       const W = parsed.width || p.width * p.scale;
       const H = parsed.height || p.height * p.scale;
-      const lines: OcrLine[] = parsed.lines.map((l) => ({ text: l.text, confidence: l.confidence, box: normalizeBox(l.x0, l.y0, l.x1, l.y1, W, H) }));
+      const lines: OcrLine[] = parsed.lines.map((l) => ({ text: l.text, confidence: l.confidence, box: normalizeBox([l.x0, l.y0, l.x1, l.y1], W, H) }));
       const done = finishLines(lines);
       return { lines: done, text: done.map((l) => l.text).join('\n'), engine: id, ms: performance.now() - t0, width: p.width, height: p.height };
     },

@@ -67,7 +67,7 @@ export async function createTesseractJsEngine(options: EngineOptions = {}): Prom
         for (const para of block.paragraphs) {
           for (const line of para.lines) {
             const b = line.bbox;
-            lines.push({ text: line.text, confidence: line.confidence / 100, box: normalizeBox(b.x0, b.y0, b.x1, b.y1, W, H) });
+            lines.push({ text: line.text, confidence: line.confidence / 100, box: normalizeBox([b.x0, b.y0, b.x1, b.y1], W, H) });
           }
         }
       }

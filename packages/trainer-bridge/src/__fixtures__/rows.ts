@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadSamples, type Sample } from '@llm-ir/core';
 
 /** The shared challenge data beside the checkout, and its images. */
-export const MIRE = fileURLToPath(new URL('../../../../../shared/datasets/www2025-mire/', import.meta.url));
+const MIRE = fileURLToPath(new URL('../../../../../shared/datasets/www2025-mire/', import.meta.url));
 export const IMAGES = join(MIRE, 'images');
 
 /** Every official row, and a small training set of 10 scene and 6 intent rows (2 optimiser steps per epoch at batch 1 x 8). */
