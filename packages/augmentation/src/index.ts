@@ -1,6 +1,6 @@
 export { augmentImage, IMAGE_OPS, DEFAULT_IMAGE_OPS, DEFAULT_IMAGE_POLICY } from './image-ops.ts';
 export type { ImagePolicy, ImageOpName, ImageOpSpec, AppliedOp, AugmentImageOptions } from './image-ops.ts';
-export { augmentText, augmentSampleText, reorderTurns, englishSynonyms, englishPos, TEXT_OPS, DEFAULT_TEXT_POLICY } from './text-ops.ts';
+export { augmentText, augmentSampleText, reorderTurns, segmenter, englishSynonyms, englishPos, TEXT_OPS, DEFAULT_TEXT_POLICY } from './text-ops.ts';
 export type { TextOp, TextAugmentOptions } from './text-ops.ts';
 export { parseLexicon, ecommerceLexicon } from './lexicon.ts';
 export { wordnetSynonyms, baseForms } from './wordnet.ts';

@@ -33,7 +33,12 @@ interface Token {
 }
 
 let jieba: Jieba | undefined;
-function segmenter(): Jieba {
+
+/**
+ * The process's one jieba segmenter with its default dictionary (loaded on first use, about 0.3 s),
+ * shared by augmentation, the student's word features and retrieval's full-text search.
+ */
+export function segmenter(): Jieba {
   jieba ??= Jieba.withDict(dict);
   return jieba;
 }

@@ -1,6 +1,6 @@
 import { LlmIrError } from './errors.ts';
 import { INTENT_LABELS, SCENE_LABELS, labelSetOf } from './labels.ts';
-import type { ChallengeRow, ImageRef, PromptFrame, Sample, Task, Turn } from './types.ts';
+import type { ChallengeRow, ImageRef, OcrLine, PromptFrame, Sample, Task, Turn } from './types.ts';
 
 /** The image placeholder of the challenge prompts. */
 export const IMAGE_PLACEHOLDER = '<image>';
@@ -209,6 +209,11 @@ export function writeChallengeRow(sample: Sample): ChallengeRow {
 /** All image references of a sample, in placeholder order. */
 export function sampleImages(sample: Pick<Sample, 'turns'>): ImageRef[] {
   return sample.turns.flatMap((t) => t.images);
+}
+
+/** The OCR lines of one of a sample's images: by its bytes' sha256 when known, else by its path. */
+export function imageOcr(sample: Pick<Sample, 'ocr'>, image: ImageRef): OcrLine[] | undefined {
+  return sample.ocr?.[image.sha256 ?? ''] ?? sample.ocr?.[image.path];
 }
 
 /** True when `label` is a canonical label of the sample's task. */

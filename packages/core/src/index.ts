@@ -19,6 +19,7 @@ export {
   countPlaceholders,
   detectTask,
   sampleImages,
+  imageOcr,
   isKnownLabel,
 } from './challenge.ts';
 export type { RowLocation } from './challenge.ts';

@@ -1,8 +1,7 @@
-import { Jieba } from '@node-rs/jieba';
-import { dict } from '@node-rs/jieba/dict.js';
 import sharp from 'sharp';
 import { readFile } from 'node:fs/promises';
-import { checkImage, LlmIrError, sha256, type OcrLine, type Sample } from '@llm-ir/core';
+import { checkImage, imageOcr, LlmIrError, sha256, type OcrLine, type Sample } from '@llm-ir/core';
+import { segmenter } from '@llm-ir/augmentation';
 import { hstack, sparseFromMap, type SparseMatrix, type SparseRow } from './sparse.ts';
 
 /** Feature families of the student, each switchable (for ablations). */
@@ -45,11 +44,7 @@ export interface FeatureOptions {
   onImageError?: (error: LlmIrError) => void;
 }
 
-let jieba: Jieba | undefined;
-const cut = (t: string) => {
-  jieba ??= Jieba.withDict(dict);
-  return jieba.cut(t, true).filter((w) => /[\p{L}\p{N}]/u.test(w));
-};
+const cut = (t: string) => segmenter().cut(t, true).filter((w) => /[\p{L}\p{N}]/u.test(w));
 
 const clean = (t: string) =>
   t
@@ -70,7 +65,7 @@ export function textFields(s: Sample): { user: string; agent: string; ocr: strin
 /** All OCR lines of a sample's images, in image order. */
 export function ocrLines(s: Sample): OcrLine[] {
   if (!s.ocr) return [];
-  return s.turns.flatMap((t) => t.images).flatMap((img) => s.ocr![img.sha256 ?? ''] ?? s.ocr![img.path] ?? []);
+  return s.turns.flatMap((t) => t.images).flatMap((img) => imageOcr(s, img) ?? []);
 }
 
 interface Vocab {

@@ -1,4 +1,4 @@
-import { sampleImages, type OcrLine, type Rng, type Sample } from '@llm-ir/core';
+import { imageOcr, sampleImages, type OcrLine, type Rng, type Sample } from '@llm-ir/core';
 import { filterOcr, type OcrFilterOptions } from './filters.ts';
 
 /** Opens the OCR text written after an `<image>` placeholder. */
@@ -75,7 +75,7 @@ export function applyOcr(samples: readonly Sample[], options: ApplyOcrOptions): 
       let text = parts[0]!;
       for (let i = 1; i < parts.length; i++) {
         const img = t.images[i - 1];
-        const lines = img ? (s.ocr![img.sha256 ?? ''] ?? s.ocr![img.path]) : undefined;
+        const lines = img ? imageOcr(s, img) : undefined;
         const kept = lines ? filterOcr(lines, options.filters).lines : [];
         const ocrText = formatOcrText(kept, options.format);
         text += `<image>${ocrText ? `${OCR_OPEN}${ocrText}${OCR_CLOSE}` : ''}${parts[i]}`;

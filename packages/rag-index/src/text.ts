@@ -1,13 +1,9 @@
-import { Jieba } from '@node-rs/jieba';
-import { dict } from '@node-rs/jieba/dict.js';
-import type { Sample } from '@llm-ir/core';
-
-let jieba: Jieba | undefined;
+import { imageOcr, type Sample } from '@llm-ir/core';
+import { segmenter } from '@llm-ir/augmentation';
 
 /** Segments Chinese (and mixed) text with jieba into space-separated words (for full-text search). */
 export function segmentWords(text: string): string {
-  jieba ??= Jieba.withDict(dict);
-  return jieba
+  return segmenter()
     .cutForSearch(text.normalize('NFKC').toLowerCase(), true)
     .map((w) => w.trim())
     .filter((w) => w !== '' && /[\p{L}\p{N}]/u.test(w))
@@ -33,7 +29,7 @@ export function ocrText(sample: Pick<Sample, 'turns' | 'ocr'>): string {
   if (!sample.ocr) return '';
   const parts: string[] = [];
   for (const img of sample.turns.flatMap((t) => t.images)) {
-    const lines = sample.ocr[img.sha256 ?? ''] ?? sample.ocr[img.path];
+    const lines = imageOcr(sample, img);
     if (lines) parts.push(lines.map((l) => l.text).join(' '));
   }
   return parts.join(' ').trim();

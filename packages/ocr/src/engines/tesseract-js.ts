@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createWorker, OEM } from 'tesseract.js';
 import type { OcrLine } from '@llm-ir/core';
-import type { EngineOptions, OcrEngine, OcrResult } from '../types.ts';
-import { EngineError, finishLines, normalizeBox, prepareImage } from './common.ts';
+import type { EngineOptions, OcrEngine } from '../types.ts';
+import { EngineError, normalizeBox, recognizeWith } from './common.ts';
 import { packageVersion } from './versions.ts';
 
 const require = createRequire(import.meta.url);
@@ -49,10 +49,7 @@ export async function createTesseractJsEngine(options: EngineOptions = {}): Prom
   return {
     name: 'tesseract',
     id,
-    async recognize(image, opts = {}): Promise<OcrResult> {
-      opts.signal?.throwIfAborted();
-      const t0 = performance.now();
-      const p = await prepareImage(image, upscale);
+    recognize: recognizeWith(id, upscale, async (p) => {
       const input = typeof p.input === 'string' ? p.input : Buffer.from(p.input);
       let page;
       try {
@@ -71,9 +68,8 @@ export async function createTesseractJsEngine(options: EngineOptions = {}): Prom
           }
         }
       }
-      const done = finishLines(lines);
-      return { lines: done, text: done.map((l) => l.text).join('\n'), engine: id, ms: performance.now() - t0, width: p.width, height: p.height };
-    },
+      return lines;
+    }),
     async close() {
       await worker.terminate();
       await rm(langPath, { recursive: true, force: true });
