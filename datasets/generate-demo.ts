@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { CJK_FONT, useCjkFont } from '../scripts/cjk-font.mjs';
-import { INTENT_LABELS, SCENE_LABELS, createRng, writeChallengeFile, type Rng, type Sample, type Turn } from '@llm-ir/core';
+import { INTENT_LABELS, SCENE_LABELS, type Sample, type Turn } from '@llm-ir/core';
+import { writeChallengeFile } from '@llm-ir/core/challenge';
+import { createRng, type Rng } from '@llm-ir/core/run';
 
 const { values } = parseArgs({
   options: { out: { type: 'string', default: 'datasets/demo' }, 'per-label': { type: 'string', default: '3' }, seed: { type: 'string', default: '7' } },

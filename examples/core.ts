@@ -1,6 +1,7 @@
 // @llm-ir/core: read the official rows, check them, split them, map a model's answer to a label.
 import { readFileSync } from 'node:fs';
-import { loadSamples, matchLabel, SCENE_LABELS, stratifiedKFold, validateFile, writeChallengeRow } from '@llm-ir/core';
+import { loadSamples, SCENE_LABELS, stratifiedKFold, validateFile } from '@llm-ir/core';
+import { matchLabel, writeChallengeRow } from '@llm-ir/core/challenge';
 
 const file = '../shared/datasets/www2025-mire/train.json';
 const problems = await validateFile(file);

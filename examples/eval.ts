@@ -1,5 +1,5 @@
 // @llm-ir/eval: score predictions like the challenge, with bootstrap intervals, and compare two systems.
-import { createRng } from '@llm-ir/core';
+import { createRng } from '@llm-ir/core/run';
 import { compareRuns, loadGold, scoreChallenge } from '@llm-ir/eval';
 
 const { gold } = await loadGold('../shared/datasets/www2025-mire/train.json');

@@ -1,5 +1,6 @@
 // @llm-ir/ocr: read a Taobao screenshot with PaddleOCR, filter the lines, write them into a prompt.
-import { loadSamples, writeChallengeRow } from '@llm-ir/core';
+import { loadSamples } from '@llm-ir/core';
+import { writeChallengeRow } from '@llm-ir/core/challenge';
 import { applyOcr, createOcrPool, filterOcr, ocrDataset } from '@llm-ir/ocr';
 
 const images = '../shared/datasets/www2025-mire/images';

@@ -2,8 +2,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSamples, writeChallengeRow } from '@llm-ir/core';
-import { enrichInstruction, fitHashingEmbedder, knowledgeFromLabels, openRagIndex, queryText, retrieveContext } from '@llm-ir/rag-index';
+import { loadSamples } from '@llm-ir/core';
+import { writeChallengeRow } from '@llm-ir/core/challenge';
+import { enrichInstruction, fitHashingEmbedder, knowledgeFromLabels, openRagIndex, retrieveContext } from '@llm-ir/rag-index';
+import { queryText } from '@llm-ir/rag-index/text';
 
 const { samples } = await loadSamples('../shared/datasets/www2025-mire/train.json');
 const index = await openRagIndex({ uri: join(mkdtempSync(join(tmpdir(), 'rag-')), 'db'), embedder: fitHashingEmbedder(samples.map((s) => queryText(s))) });

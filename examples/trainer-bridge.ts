@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSamples } from '@llm-ir/core';
-import { maxImagesPerRow, PAPER_ARMS, prepareTraining, vllmServeCommand } from '@llm-ir/trainer-bridge';
+import { PAPER_ARMS, prepareTraining, vllmServeCommand } from '@llm-ir/trainer-bridge';
+import { maxImagesPerRow } from '@llm-ir/trainer-bridge/serve';
 
 const { samples } = await loadSamples('../shared/datasets/www2025-mire/train.json');
 const runDir = mkdtempSync(join(tmpdir(), 'lf-'));

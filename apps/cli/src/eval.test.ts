@@ -2,7 +2,8 @@ import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRng, writePredictionsJsonl, writeSubmissionCsv } from '@llm-ir/core';
+import { writePredictionsJsonl, writeSubmissionCsv } from '@llm-ir/core';
+import { createRng } from '@llm-ir/core/run';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './__fixtures__/cli.ts';
 

@@ -1,30 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import {
-  createRunRecord,
-  LlmIrError,
-  writeFileAtomic,
-  writePredictionsJsonl,
-  writeSubmissionCsv,
-  type Prediction,
-  type Sample,
-} from '@llm-ir/core';
+import { LlmIrError, writePredictionsJsonl, writeSubmissionCsv, type Prediction, type Sample } from '@llm-ir/core';
+import { writeFileAtomic } from '@llm-ir/core/io';
+import { createRunRecord } from '@llm-ir/core/run';
 import { scoreChallenge, toRunSummary, writeReport, type CheckpointScore } from '@llm-ir/eval';
 import { augmentStage } from '@llm-ir/augmentation';
-import {
-  armFactors,
-  maxImagesPerRow,
-  parseArm,
-  predictWithEndpoint,
-  prepareTraining,
-  runTraining,
-  startServer,
-  vllmServeCommand,
-  type ArmConfig,
-  type Checkpoint,
-  type Executor,
-} from '@llm-ir/trainer-bridge';
+import { armFactors, parseArm, predictWithEndpoint, prepareTraining, runTraining, startServer, vllmServeCommand, type ArmConfig, type Checkpoint, type Executor } from '@llm-ir/trainer-bridge';
+import { maxImagesPerRow } from '@llm-ir/trainer-bridge/serve';
 import { armOcr, armPrompts, loadRunSplits, runContext, type RunArmOptions } from './pipeline.ts';
 
 /** Options of {@link runGpuArm}: those of the CPU pipeline's {@link RunArmOptions}, plus the GPU side. */

@@ -1,26 +1,16 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  createRunRecord,
-  loadSamples,
-  openArtifactCache,
-  writeFileAtomic,
-  writePredictionsJsonl,
-  writeSubmissionCsv,
-  type LlmIrError,
-  type Prediction,
-  type ProgressCallback,
-  type RunRecord,
-  type Sample,
-  type StageContext,
-} from '@llm-ir/core';
+import { loadSamples, writePredictionsJsonl, writeSubmissionCsv, type LlmIrError, type Prediction, type ProgressCallback, type Sample, type StageContext } from '@llm-ir/core';
+import { writeFileAtomic } from '@llm-ir/core/io';
+import { createRunRecord, openArtifactCache, type RunRecord } from '@llm-ir/core/run';
 import { augmentStage, ecommerceLexicon } from '@llm-ir/augmentation';
 import { ensembleTeacher, fixedTeacher, parseStudent, trainStudentStage, type StudentStageOptions } from '@llm-ir/distill';
 import { errorSlices, scoreChallenge, toRunSummary, writeReport } from '@llm-ir/eval';
 import { applyOcr, ocrSplits } from '@llm-ir/ocr';
 import { knnClassifier } from '@llm-ir/rag-index';
-import { armFactors, loadArm, ocrTasks, type ArmConfig } from '@llm-ir/trainer-bridge';
+import { armFactors, loadArm, type ArmConfig } from '@llm-ir/trainer-bridge';
+import { ocrTasks } from '@llm-ir/trainer-bridge/arm';
 
 /** Folder of the checked-in arm files (apps/ablation/arms). */
 export const ARMS_DIR = fileURLToPath(new URL('../../ablation/arms/', import.meta.url));

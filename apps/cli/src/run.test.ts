@@ -8,7 +8,7 @@ import { INTENT_LABELS, SCENE_LABELS } from '@llm-ir/core';
 import { cli, MIRE } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
 
-import { armJsonSchema } from '@llm-ir/trainer-bridge';
+import { armJsonSchema } from '@llm-ir/trainer-bridge/arm';
 import { gridArms } from './commands/run.ts';
 import { ARMS_DIR, cliArm as loadArm } from './pipeline.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { startFakeOpenAI } from '@llm-ir/distill/testing';
 import { installFakeTools } from '@llm-ir/trainer-bridge/testing';
-import { LLAMAFACTORY_KEYS } from '@llm-ir/trainer-bridge';
+import { LLAMAFACTORY_KEYS } from '@llm-ir/trainer-bridge/export';
 import { cli, MIRE } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
 

@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { createRng, loadSamples } from '@llm-ir/core';
+import { loadSamples } from '@llm-ir/core';
+import { createRng } from '@llm-ir/core/run';
 import { augmentImage, augmentText, DEFAULT_TEXT_POLICY } from '@llm-ir/augmentation';
 // @ts-expect-error plain ESM helper without types
 import { writeResult } from '../../../scripts/bench-lib.mjs';

@@ -1,25 +1,10 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import pMap from 'p-map';
-import {
-  checkImage,
-  ConfigValidationError,
-  createRng,
-  inShard,
-  LlmIrError,
-  readJsonl,
-  sha256,
-  startProgress,
-  writeChallengeFile,
-  writeSamplesJsonl,
-  writeFileAtomic,
-  parseChallengeRow,
-  type ArtifactCache,
-  type ProgressCallback,
-  type Sample,
-  type StageContext,
-  type Shard,
-} from '@llm-ir/core';
+import { ConfigValidationError, LlmIrError, type ProgressCallback, type Sample, type StageContext } from '@llm-ir/core';
+import { writeChallengeFile, writeSamplesJsonl, parseChallengeRow } from '@llm-ir/core/challenge';
+import { checkImage, inShard, readJsonl, sha256, writeFileAtomic, type Shard } from '@llm-ir/core/io';
+import { createRng, startProgress, type ArtifactCache } from '@llm-ir/core/run';
 import { augmentImage, DEFAULT_IMAGE_POLICY, type AppliedOp, type ImagePolicy } from './image-ops.ts';
 import { augmentSampleText, DEFAULT_TEXT_POLICY, type TextOp } from './text-ops.ts';
 

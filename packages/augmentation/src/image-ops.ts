@@ -1,5 +1,6 @@
 import sharp, { type Sharp } from 'sharp';
-import { ConfigValidationError, type Rng } from '@llm-ir/core';
+import { ConfigValidationError } from '@llm-ir/core';
+import { type Rng } from '@llm-ir/core/run';
 
 /** Names of the image operations. */
 export const IMAGE_OPS = ['crop', 'rotate', 'color', 'noise', 'blur', 'jpeg', 'scale', 'statusbar', 'letterbox', 'flip'] as const;

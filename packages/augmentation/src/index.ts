@@ -1,15 +1,12 @@
-export { augmentImage, IMAGE_OPS, DEFAULT_IMAGE_OPS, DEFAULT_IMAGE_POLICY } from './image-ops.ts';
-export type { ImagePolicy, ImageOpName, ImageOpSpec, AppliedOp, AugmentImageOptions } from './image-ops.ts';
-export { augmentText, augmentSampleText, reorderTurns, segmenter, englishSynonyms, englishPos, TEXT_OPS, DEFAULT_TEXT_POLICY } from './text-ops.ts';
+// @llm-ir/augmentation: dataset augmentation (and its pipeline stage), image and text augmentation, the e-commerce lexicon, contact sheets, paraphrase import.
+// More in the subpath exports: `@llm-ir/augmentation/ops` (the individual image and text operations, lexicon parsing, WordNet, protected spans, label target planning).
+export { augmentImage, DEFAULT_IMAGE_POLICY } from './image-ops.ts';
+export type { ImagePolicy, AppliedOp, AugmentImageOptions } from './image-ops.ts';
+export { augmentText, augmentSampleText, segmenter, DEFAULT_TEXT_POLICY } from './text-ops.ts';
 export type { TextOp, TextAugmentOptions } from './text-ops.ts';
-export { parseLexicon, ecommerceLexicon } from './lexicon.ts';
-export { wordnetSynonyms, baseForms } from './wordnet.ts';
-export type { WordNetPos } from './wordnet.ts';
+export { ecommerceLexicon } from './lexicon.ts';
 export type { Lexicon } from './lexicon.ts';
-export { ECOMMERCE_ZH_LEXICON } from './lexicon-data.ts';
-export { segmentProtected, protectedSpans, PROTECTED } from './protect.ts';
-export type { Segment } from './protect.ts';
-export { augmentDataset, augmentStage, lineageFile, planTargets, importParaphrases } from './dataset.ts';
+export { augmentDataset, augmentStage, lineageFile, importParaphrases } from './dataset.ts';
 export type { AugmentDatasetOptions, AugmentResult, LabelTargets } from './dataset.ts';
 export { contactSheet } from './preview.ts';
 export type { ContactSheetOptions } from './preview.ts';

@@ -1,5 +1,5 @@
 import sharp, { type OverlayOptions } from 'sharp';
-import { createRng } from '@llm-ir/core';
+import { createRng } from '@llm-ir/core/run';
 import { augmentImage, type ImagePolicy } from './image-ops.ts';
 
 function escapeXml(s: string): string {

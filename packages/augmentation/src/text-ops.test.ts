@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createRng, INTENT_LABELS, loadSamples, parseChallengeRow, writeChallengeRow, type Sample } from '@llm-ir/core';
+import { INTENT_LABELS, loadSamples, type Sample } from '@llm-ir/core';
+import { parseChallengeRow, writeChallengeRow } from '@llm-ir/core/challenge';
+import { createRng } from '@llm-ir/core/run';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ECOMMERCE_ZH_LEXICON } from './lexicon-data.ts';
 import { ecommerceLexicon } from './lexicon.ts';

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import { Jieba } from '@node-rs/jieba';
 import { dict } from '@node-rs/jieba/dict.js';
-import { INTENT_LABELS, SCENE_LABELS, type Rng, type Sample, type Turn } from '@llm-ir/core';
+import { INTENT_LABELS, SCENE_LABELS, type Sample, type Turn } from '@llm-ir/core';
+import { type Rng } from '@llm-ir/core/run';
 import { ecommerceLexicon, type Lexicon } from './lexicon.ts';
 import { protectedSpans, segmentProtected } from './protect.ts';
 import { wordnetSynonyms } from './wordnet.ts';

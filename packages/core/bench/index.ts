@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
-import { openArtifactCache, readJsonl } from '@llm-ir/core';
+import { readJsonl } from '@llm-ir/core/io';
+import { openArtifactCache } from '@llm-ir/core/run';
 // @ts-expect-error plain ESM helper without types
 import { writeResult } from '../../../scripts/bench-lib.mjs';
 

@@ -1,62 +1,20 @@
+// @llm-ir/core: the data model, errors, labels, loading rows, submission and prediction files, splits, validation.
+// More in the subpath exports: `@llm-ir/core/challenge` (the challenge prompt format in detail (parse / write rows, frames, placeholders), label matching, dataset writers, row validation, lineage), `@llm-ir/core/io` (JSONL / JSON / CSV streams, atomic writes, hashing, image path and size checks, shards), `@llm-ir/core/run` (the artifact cache, run records, progress reporters, the seeded RNG, small statistics).
 export type { Task, ImageRef, Turn, OcrLine, PromptFrame, Sample, Prediction, ChallengeRow, Classifier, FitOptions } from './types.ts';
 export { TASKS } from './types.ts';
-export { LlmIrError, ConfigValidationError, toLlmIrError } from './errors.ts';
+export { LlmIrError, ConfigValidationError } from './errors.ts';
 export type { CoreErrorCode, LlmIrErrorOptions } from './errors.ts';
-export { SCENE_LABELS, INTENT_LABELS, labelSetOf, createLabelSet, matchLabel, normalizeLabelText } from './labels.ts';
-export type { LabelInfo, LabelSet, LabelMatch } from './labels.ts';
-export {
-  IMAGE_PLACEHOLDER,
-  DIALOGUE_START,
-  DIALOGUE_END,
-  OFFICIAL_INTENT_FRAME,
-  OFFICIAL_SCENE_FRAME,
-  parseChallengeRow,
-  safeParseChallengeRow,
-  writeChallengeRow,
-  renderInstruction,
-  renderContent,
-  officialFrame,
-  countPlaceholders,
-  detectTask,
-  sampleImages,
-  imageOcr,
-  isKnownLabel,
-} from './challenge.ts';
-export type { RowLocation } from './challenge.ts';
-export { readSamples, loadSamples, writeChallengeFile, writeSamplesJsonl, sampleSchema } from './dataset.ts';
+export { SCENE_LABELS, INTENT_LABELS, labelSetOf } from './labels.ts';
+export type { LabelInfo, LabelSet } from './labels.ts';
+export { readSamples, loadSamples } from './dataset.ts';
 export type { LoadedSamples } from './dataset.ts';
-export {
-  readLines,
-  readJsonl,
-  readJsonArray,
-  writeJsonl,
-  toJsonl,
-  readSubmissionCsv,
-  writeSubmissionCsv,
-  formatSubmissionCsv,
-  readPredictionsJsonl,
-  writePredictionsJsonl,
-  collect,
-} from './io.ts';
-export type { RowResult, ReadOptions, SubmissionRow } from './io.ts';
-export { writeFileAtomic, writeStreamAtomic } from './fs-atomic.ts';
-export { sha256, sha256File, hashValue, stableStringify } from './hash.ts';
-export { openArtifactCache } from './cache.ts';
-export type { ArtifactCache, ArtifactCacheOptions, CacheKeyParts, CacheStats } from './cache.ts';
-export { createRunRecord, readRunInfo, CORE_VERSION } from './run-record.ts';
-export type { RunRecord, RunInfo, RunStatus, MetricPoint, CreateRunOptions } from './run-record.ts';
-export { startProgress } from './progress.ts';
-export type { ProgressEvent, ProgressCallback, ProgressReporter } from './progress.ts';
-export { createRng, hashSeed } from './rng.ts';
-export type { Rng } from './rng.ts';
-export { stratifiedKFold, stratifiedSplit, lineageRoots } from './split.ts';
+export { readSubmissionCsv, writeSubmissionCsv, readPredictionsJsonl, writePredictionsJsonl } from './io.ts';
+export type { SubmissionRow } from './io.ts';
+export type { ProgressEvent, ProgressCallback } from './progress.ts';
+export { stratifiedKFold, stratifiedSplit } from './split.ts';
 export type { KFoldOptions, SplitOptions } from './split.ts';
-export { resolveImagePath, checkImage, DEFAULT_IMAGE_LIMITS } from './images.ts';
-export type { ImageLimits, ImageInfo } from './images.ts';
-export { validateRows, validateFile } from './validate.ts';
+export { validateFile } from './validate.ts';
 export type { Problem, ValidateOptions } from './validate.ts';
-export { summarizeSamples, numberStats, quantile } from './inspect.ts';
-export type { DatasetSummary, NumberStats } from './inspect.ts';
-export { parseShard, inShard } from './shard.ts';
-export type { Shard } from './shard.ts';
+export { summarizeSamples } from './inspect.ts';
+export type { DatasetSummary } from './inspect.ts';
 export type { StageContext, Stage } from './stage.ts';

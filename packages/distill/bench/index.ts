@@ -11,11 +11,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSamples, openArtifactCache, stratifiedKFold, type Sample } from '@llm-ir/core';
+import { loadSamples, stratifiedKFold, type Sample } from '@llm-ir/core';
+import { openArtifactCache } from '@llm-ir/core/run';
 import { scoreChallenge, tableToMarkdown, type Table } from '@llm-ir/eval';
 import { createOcrPool, ocrDataset } from '@llm-ir/ocr';
 import { ecommerceLexicon } from '@llm-ir/augmentation';
-import { createStudent, openaiTeacher, type FeatureFamilies, type StudentOptions } from '@llm-ir/distill';
+import { createStudent, openaiTeacher, type StudentOptions } from '@llm-ir/distill';
+import { type FeatureFamilies } from '@llm-ir/distill/model';
 import { startFakeOpenAI } from '@llm-ir/distill/testing';
 // @ts-expect-error plain ESM helper without types
 import { writeResult, RESULTS_DIR } from '../../../scripts/bench-lib.mjs';

@@ -1,6 +1,8 @@
 import sharp from 'sharp';
 import { readFile } from 'node:fs/promises';
-import { checkImage, imageOcr, LlmIrError, sha256, type OcrLine, type Sample } from '@llm-ir/core';
+import { LlmIrError, type OcrLine, type Sample } from '@llm-ir/core';
+import { imageOcr } from '@llm-ir/core/challenge';
+import { checkImage, sha256 } from '@llm-ir/core/io';
 import { segmenter } from '@llm-ir/augmentation';
 import { hstack, sparseFromMap, type SparseMatrix, type SparseRow } from './sparse.ts';
 

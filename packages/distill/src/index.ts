@@ -1,15 +1,12 @@
+// @llm-ir/distill: the CPU student, its pipeline stage, teachers, pseudo-labels, the OpenAI-compatible client.
+// More in the subpath exports: `@llm-ir/distill/model` (the student's featurizer and the L-BFGS logistic regression it trains), `@llm-ir/distill/teachers` (prompt building, image data URLs, label codes and logprob decoding of the OpenAI teacher).
 export { createStudent, loadStudent, parseStudent } from './student.ts';
 export { trainStudentStage, fixedTeacher } from './stage.ts';
 export type { StudentStageOptions } from './stage.ts';
 export type { Student, StudentOptions } from './student.ts';
-export { fitFeaturizer, loadFeaturizer, textFields, ocrLines } from './features.ts';
-export type { Featurizer, FeatureOptions, FeatureFamilies } from './features.ts';
-export { fitLogisticRegression, lbfgs, decision, softmax } from './logreg.ts';
-export type { LogRegModel, LogRegOptions, Targets } from './logreg.ts';
-export type { SparseMatrix, SparseRow } from './sparse.ts';
 export { createChatClient } from './openai-client.ts';
 export type { ChatClient, ChatClientOptions, ChatStats, ChatResponse } from './openai-client.ts';
-export { openaiTeacher, fileTeacher, localTeacher, ensembleTeacher, buildMessages, imageDataUrl, probsFromLogprobs, LABEL_CODES } from './teachers.ts';
+export { openaiTeacher, fileTeacher, localTeacher, ensembleTeacher } from './teachers.ts';
 export type { Teacher, TeacherRunOptions, OpenAITeacherOptions } from './teachers.ts';
 export { pseudoLabel } from './pseudo.ts';
 export type { PseudoLabelOptions, PseudoLabelResult } from './pseudo.ts';

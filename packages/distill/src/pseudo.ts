@@ -1,4 +1,5 @@
-import { startProgress, type Prediction, type ProgressCallback, type Sample } from '@llm-ir/core';
+import { type Prediction, type ProgressCallback, type Sample } from '@llm-ir/core';
+import { startProgress } from '@llm-ir/core/run';
 import type { Teacher } from './teachers.ts';
 
 /** Options of {@link pseudoLabel}. */

@@ -1,4 +1,5 @@
-import { checkImage, hashValue, LlmIrError, sha256File, type Prediction, type Sample, type StageContext } from '@llm-ir/core';
+import { LlmIrError, type Prediction, type Sample, type StageContext } from '@llm-ir/core';
+import { checkImage, hashValue, sha256File } from '@llm-ir/core/io';
 import { createStudent, parseStudent, type Student, type StudentOptions } from './student.ts';
 import type { Teacher } from './teachers.ts';
 

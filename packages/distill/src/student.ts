@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { labelSetOf, LlmIrError, startProgress, stratifiedSplit, writeFileAtomic, type Classifier, type FitOptions, type Prediction, type Sample, type Task } from '@llm-ir/core';
+import { labelSetOf, LlmIrError, stratifiedSplit, type Classifier, type FitOptions, type Prediction, type Sample, type Task } from '@llm-ir/core';
+import { writeFileAtomic } from '@llm-ir/core/io';
+import { startProgress } from '@llm-ir/core/run';
 import { fitFeaturizer, loadFeaturizer, type FeatureOptions, type Featurizer } from './features.ts';
 import { decision, fitLogisticRegression, softmax, type LogRegModel } from './logreg.ts';
 

@@ -2,21 +2,10 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import {
-  checkImage,
-  labelSetOf,
-  LlmIrError,
-  matchLabel,
-  readJsonl,
-  readPredictionsJsonl,
-  readSubmissionCsv,
-  renderInstruction,
-  startProgress,
-  type Classifier,
-  type ProgressCallback,
-  type Prediction,
-  type Sample,
-} from '@llm-ir/core';
+import { labelSetOf, LlmIrError, readPredictionsJsonl, readSubmissionCsv, type Classifier, type ProgressCallback, type Prediction, type Sample } from '@llm-ir/core';
+import { matchLabel, renderInstruction } from '@llm-ir/core/challenge';
+import { checkImage, readJsonl } from '@llm-ir/core/io';
+import { startProgress } from '@llm-ir/core/run';
 import { createChatClient, type ChatClient, type ChatClientOptions, type ChatResponse } from './openai-client.ts';
 
 /** Labels samples with a label and, where it can, a probability per label. */

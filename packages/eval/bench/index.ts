@@ -5,8 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng, INTENT_LABELS, SCENE_LABELS } from '@llm-ir/core';
-import { classificationReport, f1Score, scoreChallenge } from '@llm-ir/eval';
+import { INTENT_LABELS, SCENE_LABELS } from '@llm-ir/core';
+import { createRng } from '@llm-ir/core/run';
+import { classificationReport, scoreChallenge } from '@llm-ir/eval';
+import { f1Score } from '@llm-ir/eval/metrics';
 // @ts-expect-error plain ESM helper without types
 import { writeResult } from '../../../scripts/bench-lib.mjs';
 

@@ -1,4 +1,5 @@
-import { createRng, quantile, type Task } from '@llm-ir/core';
+import { type Task } from '@llm-ir/core';
+import { createRng, quantile } from '@llm-ir/core/run';
 import { encodeTask, scratch, weightedF1Of, type EncodedTask, type Scratch } from './internal/fast-f1.ts';
 import { classificationReport, uniqueLabels } from './metrics.ts';
 

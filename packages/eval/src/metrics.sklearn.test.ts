@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng, type Rng } from '@llm-ir/core';
+import { createRng, type Rng } from '@llm-ir/core/run';
 import { describe, expect, it } from 'vitest';
 import { accuracyScore, classificationReport, confusionMatrix, precisionRecallF1, type ZeroDivision } from './metrics.ts';
 

@@ -1,4 +1,4 @@
-import { writeFileAtomic } from '@llm-ir/core';
+import { writeFileAtomic } from '@llm-ir/core/io';
 import { bestCheckpoint, escapeHtml, table1, table2, tableToHtml, type RunResult, type Table } from './ablation.ts';
 import { confusionHeatmapSpec, configurationsChartSpec, effectsChartSpec, epochChartSpec, perClassF1Spec, renderVegaLiteSvg } from './charts.ts';
 import type { EffectsResult } from './effects.ts';

@@ -1,4 +1,5 @@
-import { sampleImages, type Sample } from '@llm-ir/core';
+import { type Sample } from '@llm-ir/core';
+import { sampleImages } from '@llm-ir/core/challenge';
 import { classificationReport, uniqueLabels } from './metrics.ts';
 import { alignPredictions, MISSING_PREDICTION, type PredictedRow } from './score.ts';
 import type { Table } from './ablation.ts';

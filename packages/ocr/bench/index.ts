@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { collect, createRng, openArtifactCache } from '@llm-ir/core';
+import { collect } from '@llm-ir/core/io';
+import { createRng, openArtifactCache } from '@llm-ir/core/run';
 import { createOcrPool, ocrImages, type OcrEngineName } from '@llm-ir/ocr';
 import { useCjkFont } from '../../../scripts/cjk-font.mjs';
 // @ts-expect-error plain ESM helper without types

@@ -1,4 +1,6 @@
-import { imageOcr, sampleImages, type OcrLine, type Rng, type Sample } from '@llm-ir/core';
+import { type OcrLine, type Sample } from '@llm-ir/core';
+import { imageOcr, sampleImages } from '@llm-ir/core/challenge';
+import { type Rng } from '@llm-ir/core/run';
 import { filterOcr, type OcrFilterOptions } from './filters.ts';
 
 /** Opens the OCR text written after an `<image>` placeholder. */

@@ -1,19 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import {
-  checkImage,
-  inShard,
-  type LlmIrError,
-  type Shard,
-  sha256,
-  startProgress,
-  type ArtifactCache,
-  type ImageLimits,
-  type ProgressCallback,
-  type Sample,
-  type StageContext,
-  type Task,
-} from '@llm-ir/core';
+import { type LlmIrError, type ProgressCallback, type Sample, type StageContext, type Task } from '@llm-ir/core';
+import { checkImage, inShard, type Shard, sha256, type ImageLimits } from '@llm-ir/core/io';
+import { startProgress, type ArtifactCache } from '@llm-ir/core/run';
 import { createOcrPool, toOcrError, type OcrPool, type OcrPoolOptions } from './pool.ts';
 import type { OcrResult } from './types.ts';
 

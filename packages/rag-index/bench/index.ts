@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@lancedb/lancedb';
-import { createRng, loadSamples } from '@llm-ir/core';
+import { loadSamples } from '@llm-ir/core';
+import { createRng } from '@llm-ir/core/run';
 import { augmentText } from '@llm-ir/augmentation';
-import { fitHashingEmbedder, knowledgeFromTitles, openRagIndex, queryText, type FtsMode, type KnowledgeItem } from '@llm-ir/rag-index';
+import { fitHashingEmbedder, knowledgeFromTitles, openRagIndex, type FtsMode, type KnowledgeItem } from '@llm-ir/rag-index';
+import { queryText } from '@llm-ir/rag-index/text';
 // @ts-expect-error plain ESM helper without types
 import { writeResult } from '../../../scripts/bench-lib.mjs';
 

@@ -1,4 +1,6 @@
-import { LlmIrError, startProgress, sha256, type ArtifactCache, type ProgressCallback } from '@llm-ir/core';
+import { LlmIrError, type ProgressCallback } from '@llm-ir/core';
+import { sha256 } from '@llm-ir/core/io';
+import { startProgress, type ArtifactCache } from '@llm-ir/core/run';
 import { segmentWords } from './text.ts';
 
 /** Turns texts into vectors of a fixed dimension. */

@@ -1,6 +1,7 @@
 import { connect, Index, rerankers, type Connection, type Table } from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Schema, Utf8 } from 'apache-arrow';
-import { LlmIrError, startProgress, type ProgressCallback, type Sample, type Task } from '@llm-ir/core';
+import { LlmIrError, type ProgressCallback, type Sample, type Task } from '@llm-ir/core';
+import { startProgress } from '@llm-ir/core/run';
 import { embedAll, type Embedder } from './embedders.ts';
 import { ocrText, dialogueText, queryText, segmentWords } from './text.ts';
 

@@ -1,4 +1,5 @@
-import { officialFrame, DIALOGUE_START, DIALOGUE_END, type Sample } from '@llm-ir/core';
+import { type Sample } from '@llm-ir/core';
+import { officialFrame, DIALOGUE_START, DIALOGUE_END } from '@llm-ir/core/challenge';
 import type { RagIndex, SearchHit } from './rag-index.ts';
 import { queryText } from './text.ts';
 

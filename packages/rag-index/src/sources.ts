@@ -1,4 +1,5 @@
-import { INTENT_LABELS, readJsonl, SCENE_LABELS, sha256, type Sample } from '@llm-ir/core';
+import { INTENT_LABELS, SCENE_LABELS, type Sample } from '@llm-ir/core';
+import { readJsonl, sha256 } from '@llm-ir/core/io';
 import type { KnowledgeItem } from './rag-index.ts';
 
 /**

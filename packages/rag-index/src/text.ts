@@ -1,4 +1,5 @@
-import { imageOcr, type Sample } from '@llm-ir/core';
+import { type Sample } from '@llm-ir/core';
+import { imageOcr } from '@llm-ir/core/challenge';
 import { segmenter } from '@llm-ir/augmentation';
 
 /** Segments Chinese (and mixed) text with jieba into space-separated words (for full-text search). */

@@ -4,7 +4,8 @@ import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { LlmIrError, writeFileAtomic } from '@llm-ir/core';
+import { LlmIrError } from '@llm-ir/core';
+import { writeFileAtomic } from '@llm-ir/core/io';
 
 const pexec = promisify(execFile);
 

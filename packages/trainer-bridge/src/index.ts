@@ -1,14 +1,11 @@
-export { PAPER_ARMS, PRESET_NAMES, armFileSchema, parseArm, loadArm, armFactors, ocrTasks, armJsonSchema, maxLoraRankFor, VLLM_MAX_LORA_RANKS } from './arm.ts';
+// @llm-ir/trainer-bridge: arms, preparing and running a training on an executor, predicting through an OpenAI-compatible server.
+// More in the subpath exports: `@llm-ir/trainer-bridge/arm` (the arm schema itself, its JSON Schema, preset names, vLLM LoRA rank limits, OCR tasks of an arm), `@llm-ir/trainer-bridge/export` (the LLaMA-Factory and ms-swift data and config writers), `@llm-ir/trainer-bridge/jobs` (executor and monitor internals: sbatch scripts, SLURM states, handles, log diagnosis, checkpoints), `@llm-ir/trainer-bridge/serve` (vLLM helpers: its version, the label constraint it supports, images per prompt).
+export { PAPER_ARMS, parseArm, loadArm, armFactors } from './arm.ts';
 export type { ArmConfig, ArmFile, PresetName } from './arm.ts';
-export { exportLlamaFactory, llamaFactoryConfig, toShareGpt, stepsPerEpoch, LLAMAFACTORY_KEYS } from './llamafactory.ts';
-export type { ShareGptRow, LlamaFactoryExport } from './llamafactory.ts';
-export { exportSwift } from './swift.ts';
-export type { SwiftExportOptions } from './swift.ts';
-export { localExecutor, slurmExecutor, sshExecutor, sbatchScript, mapSlurmState, diagnoseLog, loadHandle, saveHandle, isActive, executorForHandle, jobProcesses } from './executors.ts';
-export type { Executor, JobSpec, JobHandle, JobState, JobStatus } from './executors.ts';
-export { followTraining, discoverCheckpoints, lastCompleteCheckpoint, parseTrainLogLine, parseDuration } from './monitor.ts';
-export type { TrainLogEntry, Checkpoint, FollowOptions } from './monitor.ts';
-export { predictWithEndpoint, vllmServeCommand, startServer, vllmVersion, constraintForVllm, maxImagesPerRow } from './predict.ts';
+export { localExecutor, slurmExecutor, sshExecutor, loadHandle, executorForHandle } from './executors.ts';
+export type { Executor, JobHandle, JobState, JobStatus } from './executors.ts';
+export type { Checkpoint } from './monitor.ts';
+export { predictWithEndpoint, vllmServeCommand, startServer } from './predict.ts';
 export type { PredictOptions, LoraModule } from './predict.ts';
 export { prepareTraining, runTraining, TrainingRunError } from './bridge.ts';
 export type { PreparedTraining, RunTrainingOptions } from './bridge.ts';

@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { checkImage, countPlaceholders, LlmIrError, renderInstruction, writeFileAtomic, type Sample } from '@llm-ir/core';
+import { LlmIrError, type Sample } from '@llm-ir/core';
+import { countPlaceholders, renderInstruction } from '@llm-ir/core/challenge';
+import { checkImage, writeFileAtomic } from '@llm-ir/core/io';
 import { worldSize, type ArmConfig } from './arm.ts';
 
 /** Keys LLaMA-Factory's HfArgumentParser accepts that the exporter writes (unknown keys are fatal there). */

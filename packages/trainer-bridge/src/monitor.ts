@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startProgress, type ProgressCallback, type RunRecord } from '@llm-ir/core';
+import { type ProgressCallback } from '@llm-ir/core';
+import { startProgress, type RunRecord } from '@llm-ir/core/run';
 
 /** One training log line (LLaMA-Factory's trainer_log.jsonl or ms-swift's logging.jsonl), normalised. */
 export interface TrainLogEntry {

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
-import { checkImage, labelSetOf, LlmIrError, toJsonl, writeFileAtomic, type Sample } from '@llm-ir/core';
+import { labelSetOf, LlmIrError, type Sample } from '@llm-ir/core';
+import { checkImage, toJsonl, writeFileAtomic } from '@llm-ir/core/io';
 import type { ArmConfig } from './arm.ts';
 import { stepsPerEpoch, toShareGpt } from './llamafactory.ts';
 

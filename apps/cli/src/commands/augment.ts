@@ -1,18 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { openArtifactCache, parseShard, writeJsonl } from '@llm-ir/core';
-import {
-  augmentDataset,
-  contactSheet,
-  DEFAULT_IMAGE_OPS,
-  IMAGE_OPS,
-  TEXT_OPS,
-  type ImageOpName,
-  type ImagePolicy,
-  type LabelTargets,
-  type TextOp,
-} from '@llm-ir/augmentation';
+import { parseShard, writeJsonl } from '@llm-ir/core/io';
+import { openArtifactCache } from '@llm-ir/core/run';
+import { augmentDataset, contactSheet, type ImagePolicy, type LabelTargets, type TextOp } from '@llm-ir/augmentation';
+import { DEFAULT_IMAGE_OPS, IMAGE_OPS, TEXT_OPS, type ImageOpName } from '@llm-ir/augmentation/ops';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 

@@ -2,19 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import stringWidth from 'string-width';
-import {
-  loadSamples,
-  stratifiedKFold,
-  stratifiedSplit,
-  summarizeSamples,
-  validateFile,
-  writeChallengeFile,
-  writeSamplesJsonl,
-  type DatasetSummary,
-  type LlmIrError,
-  type NumberStats,
-  type Problem,
-} from '@llm-ir/core';
+import { loadSamples, stratifiedKFold, stratifiedSplit, summarizeSamples, validateFile, type DatasetSummary, type LlmIrError, type Problem } from '@llm-ir/core';
+import { writeChallengeFile, writeSamplesJsonl } from '@llm-ir/core/challenge';
+import { type NumberStats } from '@llm-ir/core/run';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 

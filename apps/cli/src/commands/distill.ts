@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { LlmIrError, readJsonl, writeChallengeFile, writeFileAtomic, writeJsonl, writePredictionsJsonl, writeSubmissionCsv, type Prediction } from '@llm-ir/core';
+import { LlmIrError, writePredictionsJsonl, writeSubmissionCsv, type Prediction } from '@llm-ir/core';
+import { writeChallengeFile } from '@llm-ir/core/challenge';
+import { readJsonl, writeFileAtomic, writeJsonl } from '@llm-ir/core/io';
 import { ecommerceLexicon } from '@llm-ir/augmentation';
 import { createStudent, ensembleTeacher, fileTeacher, loadStudent, openaiTeacher, pseudoLabel, type Teacher } from '@llm-ir/distill';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';

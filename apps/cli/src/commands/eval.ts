@@ -1,21 +1,6 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
-import {
-  compareRuns,
-  errorSlices,
-  estimateEffects,
-  loadGold,
-  loadPredictions,
-  readRunResults,
-  scoreChallenge,
-  table1,
-  table2,
-  tableToMarkdown,
-  writeReport,
-  type ChallengeScore,
-  type FactorialRun,
-  type TaskScore,
-} from '@llm-ir/eval';
+import { compareRuns, errorSlices, estimateEffects, loadGold, loadPredictions, readRunResults, scoreChallenge, table1, table2, tableToMarkdown, writeReport, type ChallengeScore, type FactorialRun, type TaskScore } from '@llm-ir/eval';
 import { existsSync } from 'node:fs';
 import type { CliIo } from '../context.ts';
 

@@ -2,20 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { LlmIrError, readJsonl, type Sample } from '@llm-ir/core';
-import {
-  createTransformersEmbedder,
-  deserializeHashingEmbedder,
-  fitHashingEmbedder,
-  knowledgeFromAgentReplies,
-  knowledgeFromLabels,
-  knowledgeFromTitles,
-  openRagIndex,
-  queryText,
-  serializeHashingEmbedder,
-  type Embedder,
-  type KnowledgeItem,
-} from '@llm-ir/rag-index';
+import { LlmIrError, type Sample } from '@llm-ir/core';
+import { readJsonl } from '@llm-ir/core/io';
+import { createTransformersEmbedder, fitHashingEmbedder, knowledgeFromAgentReplies, knowledgeFromLabels, knowledgeFromTitles, openRagIndex, type Embedder, type KnowledgeItem } from '@llm-ir/rag-index';
+import { queryText } from '@llm-ir/rag-index/text';
+import { deserializeHashingEmbedder, serializeHashingEmbedder } from '@llm-ir/rag-index/embedders';
 import { loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 

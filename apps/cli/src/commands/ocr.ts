@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { openArtifactCache, parseShard, writeJsonl, writeSamplesJsonl, type ProgressCallback } from '@llm-ir/core';
+import { type ProgressCallback } from '@llm-ir/core';
+import { writeSamplesJsonl } from '@llm-ir/core/challenge';
+import { parseShard, writeJsonl } from '@llm-ir/core/io';
+import { openArtifactCache } from '@llm-ir/core/run';
 import { createOcrPool, ocrDataset, ocrImages, OCR_ENGINES, type OcrEngineName } from '@llm-ir/ocr';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';

@@ -1,18 +1,9 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { createRunRecord, LlmIrError, writeFileAtomic, writePredictionsJsonl, writeSubmissionCsv } from '@llm-ir/core';
-import {
-  executorForHandle,
-  loadHandle,
-  localExecutor,
-  parseArm,
-  predictWithEndpoint,
-  prepareTraining,
-  runTraining,
-  slurmExecutor,
-  sshExecutor,
-  type Executor,
-} from '@llm-ir/trainer-bridge';
+import { LlmIrError, writePredictionsJsonl, writeSubmissionCsv } from '@llm-ir/core';
+import { writeFileAtomic } from '@llm-ir/core/io';
+import { createRunRecord } from '@llm-ir/core/run';
+import { executorForHandle, loadHandle, localExecutor, parseArm, predictWithEndpoint, prepareTraining, runTraining, slurmExecutor, sshExecutor, type Executor } from '@llm-ir/trainer-bridge';
 import { armOcr, armPrompts, cliArm, runContext, trainArmStudent } from '../pipeline.ts';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
