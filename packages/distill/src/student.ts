@@ -47,6 +47,9 @@ export interface Student extends Classifier {
   describe(): Partial<Record<Task, { features: number; iterations: number; loss: number; classes: number }>>;
 }
 
+/** Index of the largest value (the first of ties). */
+const top = (q: Float64Array): number => q.indexOf(Math.max(...q));
+
 function f32b64(a: Float64Array): string {
   const f = Float32Array.from(a);
   return Buffer.from(f.buffer).toString('base64');
@@ -93,7 +96,7 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
       return sum > 0 ? q.map((v) => v / sum) : undefined;
     });
     // class weights from the (gold or teacher-argmax) class of each row
-    const cls = use.map((s, i) => (gold[i]! >= 0 ? gold[i]! : softArr[i] ? softArr[i]!.indexOf(Math.max(...softArr[i]!)) : -1));
+    const cls = use.map((_, i) => (gold[i]! >= 0 ? gold[i]! : softArr[i] ? top(softArr[i]!) : -1));
     const weights = new Float64Array(use.length).fill(1);
     if ((options.classWeight ?? 'balanced') === 'balanced') {
       const counts = new Map<number, number>();
@@ -122,7 +125,7 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
           let vl = 0;
           for (const i of vIdx) {
             const p = softmax(decision(m, x.rows[i]!, z));
-            const target = gold[i]! >= 0 ? gold[i]! : softArr[i] ? softArr[i]!.indexOf(Math.max(...softArr[i]!)) : 0;
+            const target = gold[i]! >= 0 ? gold[i]! : softArr[i] ? top(softArr[i]!) : 0;
             vl -= Math.log(Math.max(p[target]!, 1e-12));
           }
           if (vl < best.loss) best = { loss: vl, iter };
