@@ -1,14 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LlmIrError, writePredictionsJsonl, writeSubmissionCsv, type Prediction, type Sample } from '@llm-ir/core';
 import { writeFileAtomic } from '@llm-ir/core/io';
-import { createRunRecord } from '@llm-ir/core/run';
 import { scoreChallenge, toRunSummary, writeReport, type CheckpointScore } from '@llm-ir/eval';
 import { augmentStage } from '@llm-ir/augmentation';
 import { armFactors, parseArm, predictWithEndpoint, prepareTraining, runTraining, startServer, vllmServeCommand, type ArmConfig, type Checkpoint, type Executor } from '@llm-ir/trainer-bridge';
 import { maxImagesPerRow } from '@llm-ir/trainer-bridge/serve';
-import { armOcr, armPrompts, loadRunSplits, runContext, type RunArmOptions } from './pipeline.ts';
+import { armOcr, armPrompts, checkRunInputs, loadRunSplits, openRun, runContext, withRun, type RunArmOptions } from './pipeline.ts';
 
 /** Options of {@link runGpuArm}: those of the CPU pipeline's {@link RunArmOptions}, plus the GPU side. */
 export interface RunGpuArmOptions extends RunArmOptions {
@@ -65,91 +64,94 @@ function majority(train: readonly Sample[]): Record<string, string> {
  * of the task and are logged in `errors.jsonl`. A rerun reuses a finished training and the prediction
  * journals.
  */
-export async function runGpuArm(options: RunGpuArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary> }> {
+export async function runGpuArm(options: RunGpuArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary>; checkpoints: number; errors: number }> {
   const arm = gpuArmOf(options.arm, { ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.gpus !== undefined ? { gpus: options.gpus } : {}), ...(options.nodes !== undefined ? { nodes: options.nodes } : {}) });
   const out = resolve(options.out);
-  await mkdir(out, { recursive: true });
   const log = options.log ?? (() => {});
-  const run = await createRunRecord({ runsDir: resolve(out, '..'), id: out.split('/').pop()!, config: { ...options, executor: options.executor.kind, onProgress: undefined, log: undefined }, resolvedConfig: { arm, backend: options.backend }, inputs: { train: options.train, test: options.test }, resume: true });
+  await checkRunInputs(options);
+  const run = await openRun(out, {
+    config: { ...options, executor: options.executor.kind, onProgress: undefined, log: undefined, signal: undefined, force: undefined },
+    resolvedConfig: { arm, backend: options.backend, trainImages: resolve(options.trainImages), testImages: resolve(options.testImages) },
+    inputs: { train: options.train, test: options.test },
+    ...(options.force ? { force: true } : {}),
+    // the training folder and the prediction journals are what a rerun resumes from: kept
+    outputs: ['predictions.jsonl', 'submission.csv', 'report.html'],
+  });
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   const ctx = runContext(run, options);
-  try {
-    const { gold, ...splits } = await loadRunSplits(options.train, options.test, run);
-    const ocred = await armOcr(ctx, arm, { rows: splits.train, imagesDir: options.trainImages }, { rows: splits.test, imagesDir: options.testImages });
-    const train = armPrompts(arm, await augmentStage(ctx, ocred.train, { factor: arm.augment?.factor ?? 1, imagesDir: options.trainImages }), 'train');
-    const test = armPrompts(arm, ocred.test, 'test');
+  return withRun({ run, ctx, signal: options.signal, notes: (r) => ({ checkpoints: r.checkpoints }) }, async () => {
+    try {
+      const { gold, ...splits } = await loadRunSplits(options.train, options.test, run);
+      const ocred = await armOcr(ctx, arm, { rows: splits.train, imagesDir: options.trainImages }, { rows: splits.test, imagesDir: options.testImages });
+      const train = armPrompts(arm, await augmentStage(ctx, ocred.train, { factor: arm.augment?.factor ?? 1, imagesDir: options.trainImages }), 'train');
+      const test = armPrompts(arm, ocred.test, 'test');
 
-    // training, or the checkpoints of a finished one
-    const runDir = join(out, 'train');
-    const doneFile = join(runDir, 'training-done.json');
-    let checkpoints: Checkpoint[];
-    if (existsSync(doneFile)) {
-      checkpoints = (JSON.parse(await readFile(doneFile, 'utf8')) as { checkpoints: Checkpoint[] }).checkpoints;
-      log(`training: reusing the finished run in ${runDir} (${checkpoints.length} checkpoints)`);
-    } else {
-      const prepared = await prepareTraining({ backend: options.backend, arm, samples: train, imagesDir: options.trainImages, runDir });
-      log(`training: ${prepared.rows} rows, ${prepared.stepsPerEpoch} steps per epoch on ${options.executor.kind}: ${prepared.command.join(' ')}`);
-      const result = await runTraining(prepared, options.executor, { run, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.slurm ? { slurm: options.slurm } : {}) });
-      checkpoints = result.checkpoints;
-      await writeFileAtomic(doneFile, `${JSON.stringify({ state: result.status.state, checkpoints }, null, 1)}\n`);
-    }
-
-    // prediction: one served LoRA module per checkpoint (or the given server and model)
-    let models: Array<{ name: string; checkpoint?: Checkpoint }>;
-    let baseURL: string;
-    if (options.endpoint) {
-      if (!options.model) throw new LlmIrError({ code: 'config-invalid', message: '--endpoint needs --model (the served adapter to predict with)' });
-      baseURL = options.endpoint;
-      models = [{ name: options.model }];
-    } else {
-      const serve = (loras: Array<{ name: string; path: string }>, where: { port?: number; host?: string }) => vllmServeCommand({ model: arm.model, loras, loraRank: arm.lora.rank, maxImages: maxImagesPerRow(test), imageMaxPixels: arm.train.imageMaxPixels, ...where });
-      if (options.executor.kind !== 'local') {
-        // never serve on a login node: the checkpoints and the GPUs are on the cluster or the ssh host
-        const where = options.executor.kind === 'ssh' ? 'on the ssh host' : 'in a SLURM job on a GPU node (e.g. `srun --gres=gpu:1 <command>`)';
-        throw new LlmIrError({ code: 'config-invalid', message: `the checkpoints are served ${where}, not here: run \`${serve(checkpoints.map((c) => ({ name: `epoch-${c.epoch}`, path: c.path })), { host: '0.0.0.0' }).join(' ')}\` there and pass --endpoint and --model` });
+      // training, or the checkpoints of a finished one
+      const runDir = join(out, 'train');
+      const doneFile = join(runDir, 'training-done.json');
+      let checkpoints: Checkpoint[];
+      if (existsSync(doneFile)) {
+        checkpoints = (JSON.parse(await readFile(doneFile, 'utf8')) as { checkpoints: Checkpoint[] }).checkpoints;
+        log(`training: reusing the finished run in ${runDir} (${checkpoints.length} checkpoints)`);
+      } else {
+        const prepared = await prepareTraining({ backend: options.backend, arm, samples: train, imagesDir: options.trainImages, runDir });
+        log(`training: ${prepared.rows} rows, ${prepared.stepsPerEpoch} steps per epoch on ${options.executor.kind}: ${prepared.command.join(' ')}`);
+        const result = await runTraining(prepared, options.executor, { run, log, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.slurm ? { slurm: options.slurm } : {}) });
+        checkpoints = result.checkpoints;
+        await writeFileAtomic(doneFile, `${JSON.stringify({ state: result.status.state, checkpoints }, null, 1)}\n`);
       }
-      if (checkpoints.length === 0) throw new LlmIrError({ code: 'training-failed', message: `training in ${runDir} left no checkpoint to predict with` });
-      // Table 1 scores every checkpoint when there are labels; without them only the last one is needed
-      const use = gold.length ? checkpoints : checkpoints.slice(-1);
-      models = use.map((c) => ({ name: `epoch-${c.epoch}`, checkpoint: c }));
-      const port = options.port ?? 8000;
-      baseURL = `http://127.0.0.1:${port}/v1`;
-      server = await startServer(serve(models.map((m) => ({ name: m.name, path: m.checkpoint!.path })), { port }), { baseURL, logFile: join(out, 'vllm.log') });
+
+      // prediction: one served LoRA module per checkpoint (or the given server and model)
+      let models: Array<{ name: string; checkpoint?: Checkpoint }>;
+      let baseURL: string;
+      if (options.endpoint) {
+        if (!options.model) throw new LlmIrError({ code: 'config-invalid', message: '--endpoint needs --model (the served adapter to predict with)' });
+        baseURL = options.endpoint;
+        models = [{ name: options.model }];
+      } else {
+        const serve = (loras: Array<{ name: string; path: string }>, where: { port?: number; host?: string }) => vllmServeCommand({ model: arm.model, loras, loraRank: arm.lora.rank, maxImages: maxImagesPerRow(test), imageMaxPixels: arm.train.imageMaxPixels, ...where });
+        if (options.executor.kind !== 'local') {
+          // never serve on a login node: the checkpoints and the GPUs are on the cluster or the ssh host
+          const where = options.executor.kind === 'ssh' ? 'on the ssh host' : 'in a SLURM job on a GPU node (e.g. `srun --gres=gpu:1 <command>`)';
+          throw new LlmIrError({ code: 'config-invalid', message: `the checkpoints are served ${where}, not here: run \`${serve(checkpoints.map((c) => ({ name: `epoch-${c.epoch}`, path: c.path })), { host: '0.0.0.0' }).join(' ')}\` there and pass --endpoint and --model` });
+        }
+        if (checkpoints.length === 0) throw new LlmIrError({ code: 'training-failed', message: `training in ${runDir} left no checkpoint to predict with` });
+        // Table 1 scores every checkpoint when there are labels; without them only the last one is needed
+        const use = gold.length ? checkpoints : checkpoints.slice(-1);
+        models = use.map((c) => ({ name: `epoch-${c.epoch}`, checkpoint: c }));
+        const port = options.port ?? 8000;
+        baseURL = `http://127.0.0.1:${port}/v1`;
+        server = await startServer(serve(models.map((m) => ({ name: m.name, path: m.checkpoint!.path })), { port }), { baseURL, logFile: join(out, 'vllm.log') });
+      }
+      const fallback = majority(train);
+      const perModel: Array<{ name: string; checkpoint?: Checkpoint; predictions: Prediction[] }> = [];
+      for (const m of models) {
+        const r = await predictWithEndpoint(test, { baseURL, model: m.name, imagesDir: options.testImages, imageMaxPixels: arm.train.imageMaxPixels, journal: join(out, 'predict', `${m.name}.jsonl`), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+        const byId = new Map(r.predictions.map((p) => [p.id, p]));
+        const problems = new Map([...r.unmatched, ...r.failed].map((u) => [u.id, u.reason]));
+        const predictions = test.map((s): Prediction => byId.get(s.id) ?? { id: s.id, task: s.task, label: fallback[s.task] ?? '' });
+        for (const [id, reason] of problems) await run.logError({ code: 'unmatched-answer', message: `${m.name}: ${reason}; predicted the training majority instead`, id });
+        if (problems.size) log(`${m.name}: ${problems.size} answers matched no label (training majority used, see errors.jsonl)`);
+        perModel.push({ name: m.name, ...(m.checkpoint ? { checkpoint: m.checkpoint } : {}), predictions });
+      }
+      const final = perModel[perModel.length - 1]!;
+      await writePredictionsJsonl(join(out, 'predictions.jsonl'), final.predictions);
+      await writeSubmissionCsv(join(out, 'submission.csv'), final.predictions.map((p) => ({ id: p.id, predict: p.label })));
+      let summary: ReturnType<typeof toRunSummary> | undefined;
+      if (gold.length) {
+        const seed = options.seed ?? 0;
+        const cps: CheckpointScore[] = perModel.map((m) => {
+          const s = scoreChallenge(gold, m.predictions, { resamples: 0 });
+          return { ...(m.checkpoint ? { epoch: m.checkpoint.epoch, step: m.checkpoint.step } : {}), scene: s.scene.weightedF1, intent: s.intent.weightedF1, average: s.average };
+        });
+        const score = scoreChallenge(gold, final.predictions, { resamples: 1000, seed });
+        summary = toRunSummary(arm.name, score, { factors: armFactors(arm), ...(cps.length > 1 ? { checkpoints: cps } : {}) });
+        await run.writeSummary(summary);
+        await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name} (${options.backend})`, subtitle: arm.description ?? '', score, runs: [{ ...summary, dir: out }], baseline: arm.name });
+      }
+      return { predictions: final.predictions, ...(summary ? { summary } : {}), checkpoints: checkpoints.length, errors: run.info.errorCount };
+    } finally {
+      server?.kill('SIGTERM');
     }
-    const fallback = majority(train);
-    const perModel: Array<{ name: string; checkpoint?: Checkpoint; predictions: Prediction[] }> = [];
-    for (const m of models) {
-      const r = await predictWithEndpoint(test, { baseURL, model: m.name, imagesDir: options.testImages, imageMaxPixels: arm.train.imageMaxPixels, journal: join(out, 'predict', `${m.name}.jsonl`), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-      const byId = new Map(r.predictions.map((p) => [p.id, p]));
-      const problems = new Map([...r.unmatched, ...r.failed].map((u) => [u.id, u.reason]));
-      const predictions = test.map((s): Prediction => byId.get(s.id) ?? { id: s.id, task: s.task, label: fallback[s.task] ?? '' });
-      for (const [id, reason] of problems) await run.logError({ code: 'unmatched-answer', message: `${m.name}: ${reason}; predicted the training majority instead`, id });
-      if (problems.size) log(`${m.name}: ${problems.size} answers matched no label (training majority used, see errors.jsonl)`);
-      perModel.push({ name: m.name, ...(m.checkpoint ? { checkpoint: m.checkpoint } : {}), predictions });
-    }
-    const final = perModel[perModel.length - 1]!;
-    await writePredictionsJsonl(join(out, 'predictions.jsonl'), final.predictions);
-    await writeSubmissionCsv(join(out, 'submission.csv'), final.predictions.map((p) => ({ id: p.id, predict: p.label })));
-    let summary: ReturnType<typeof toRunSummary> | undefined;
-    if (gold.length) {
-      const seed = options.seed ?? 0;
-      const cps: CheckpointScore[] = perModel.map((m) => {
-        const s = scoreChallenge(gold, m.predictions, { resamples: 0 });
-        return { ...(m.checkpoint ? { epoch: m.checkpoint.epoch, step: m.checkpoint.step } : {}), scene: s.scene.weightedF1, intent: s.intent.weightedF1, average: s.average };
-      });
-      const score = scoreChallenge(gold, final.predictions, { resamples: 1000, seed });
-      summary = toRunSummary(arm.name, score, { factors: armFactors(arm), ...(cps.length > 1 ? { checkpoints: cps } : {}) });
-      await run.writeSummary(summary);
-      await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name} (${options.backend})`, subtitle: arm.description ?? '', score, runs: [{ ...summary, dir: out }], baseline: arm.name });
-    }
-    await ctx.drain();
-    await run.finish('succeeded', { checkpoints: checkpoints.length });
-    return { predictions: final.predictions, ...(summary ? { summary } : {}) };
-  } catch (error) {
-    await ctx.drain();
-    await run.finish('failed', { error: (error as Error).message.split('\n')[0] });
-    throw error;
-  } finally {
-    server?.kill('SIGTERM');
-  }
+  });
 }

@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadSamples, writePredictionsJsonl, writeSubmissionCsv, type LlmIrError, type Prediction, type ProgressCallback, type Sample, type StageContext } from '@llm-ir/core';
+import { LlmIrError, loadSamples, writePredictionsJsonl, writeSubmissionCsv, type Prediction, type ProgressCallback, type Sample, type StageContext } from '@llm-ir/core';
 import { writeFileAtomic } from '@llm-ir/core/io';
 import { createRunRecord, openArtifactCache, type RunRecord } from '@llm-ir/core/run';
 import { augmentStage, ecommerceLexicon } from '@llm-ir/augmentation';
@@ -11,6 +11,7 @@ import { applyOcr, ocrSplits } from '@llm-ir/ocr';
 import { knnClassifier } from '@llm-ir/rag-index';
 import { armFactors, loadArm, type ArmConfig } from '@llm-ir/trainer-bridge';
 import { ocrTasks } from '@llm-ir/trainer-bridge/arm';
+import { knownLabels } from './context.ts';
 
 /** Folder of the checked-in arm files (apps/ablation/arms). */
 export const ARMS_DIR = fileURLToPath(new URL('../../ablation/arms/', import.meta.url));
@@ -32,20 +33,88 @@ export interface RunArmOptions {
   cacheDir?: string;
   onProgress?: ProgressCallback;
   log?: (line: string) => void;
+  /** Replace a run of another configuration in `out` (without it, such a folder is refused). */
+  force?: boolean;
+  /** Cancels the run (Ctrl-C, SIGTERM): `run.json` then says `cancelled`. */
+  signal?: AbortSignal;
+}
+
+/** Files a run writes in its folder: removed when a rerun starts a new attempt, so no two attempts mix. */
+const RUN_OUTPUTS = ['predictions.jsonl', 'submission.csv', 'report.html', 'student.json', 'student-distilled.json', 'augment'];
+
+/**
+ * Checks a run's input files and images folders before anything starts.
+ *
+ * @throws {LlmIrError} `input-missing` when a rows file is not a readable file; `images-missing`
+ * when an images folder is not a folder.
+ */
+export async function checkRunInputs(inputs: { train: string; trainImages: string; test?: string; testImages?: string }): Promise<void> {
+  for (const [flag, path] of [['--train', inputs.train], ['--test', inputs.test]] as const) {
+    if (path === undefined) continue;
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isFile()) throw new LlmIrError({ code: 'input-missing', message: `${flag} ${path}: ${st ? 'is not a file' : 'no such file'}`, file: path });
+  }
+  for (const [flag, path] of [['--train-images', inputs.trainImages], ['--test-images', inputs.testImages]] as const) {
+    if (path === undefined) continue;
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isDirectory()) throw new LlmIrError({ code: 'images-missing', message: `${flag} ${path}: ${st ? 'is not a folder' : 'no such folder'}`, file: path });
+  }
+}
+
+/**
+ * Opens the run record of a run folder (`<out>/run.json`, locked while the run is open): a rerun of
+ * the same configuration and inputs resumes as a new attempt (the previous attempt's outputs are
+ * removed first), another configuration is refused unless `force`.
+ */
+export function openRun(out: string, options: { config: unknown; resolvedConfig: unknown; inputs: Record<string, string>; force?: boolean; outputs?: readonly string[] }): Promise<RunRecord> {
+  const dir = resolve(out);
+  return createRunRecord({ runsDir: dirname(dir), id: basename(dir), config: options.config, resolvedConfig: options.resolvedConfig, inputs: options.inputs, resume: true, ...(options.force ? { force: true } : {}), outputs: options.outputs ?? RUN_OUTPUTS });
+}
+
+/**
+ * Runs `work` as the body of an open run: `run.json` ends `succeeded`, `partial` (when rows or images
+ * were skipped: `errors.jsonl` lists them), `failed` (with the error's first line) or `cancelled`
+ * (when `signal` fires: the run ends at once, whatever the stages were doing). `notes` adds what the
+ * result should leave in `run.json`.
+ */
+export async function withRun<T>(opened: { run: RunRecord; ctx?: { drain(): Promise<void> }; signal?: AbortSignal | undefined; notes?: (value: T) => Record<string, unknown> }, work: () => Promise<T>): Promise<T> {
+  const { run, ctx, signal } = opened;
+  let onAbort: (() => void) | undefined;
+  const cancelled = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new LlmIrError({ code: 'cancelled', message: `run ${run.dir} cancelled (${String(signal?.reason ?? 'aborted')})` }));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  cancelled.catch(() => {});
+  try {
+    const value = await Promise.race([work(), cancelled]);
+    await ctx?.drain();
+    await run.finish(run.info.errorCount > 0 ? 'partial' : 'succeeded', opened.notes?.(value));
+    return value;
+  } catch (error) {
+    await ctx?.drain();
+    if (signal?.aborted) await run.finish('cancelled', { signal: String(signal.reason ?? 'aborted') });
+    else await run.finish('failed', { error: (error as Error).message.split('\n')[0] });
+    throw error;
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /**
  * The stage context of a run: its cache, seed and folder; skipped rows and images go to the run's
  * `errors.jsonl` in the order reported. `drain` waits for every record to be written.
  */
-export function runContext(run: Pick<RunRecord, 'logError'>, options: { out: string; seed?: number; cacheDir?: string; onProgress?: ProgressCallback; log?: (line: string) => void }): StageContext & { drain(): Promise<void> } {
+export function runContext(run: Pick<RunRecord, 'logError'>, options: { out: string; seed?: number; cacheDir?: string; onProgress?: ProgressCallback; log?: (line: string) => void; signal?: AbortSignal }): StageContext & { drain(): Promise<void> } {
   let written = Promise.resolve();
+  const log = options.log;
   return {
-    cache: openArtifactCache({ dir: resolve(options.cacheDir ?? '.llm-ir-cache') }),
+    cache: openArtifactCache({ dir: resolve(options.cacheDir ?? '.llm-ir-cache'), ...(log ? { onCorrupt: (e: LlmIrError) => log(`warning: ${e.message}`) } : {}) }),
     seed: options.seed ?? 0,
     outDir: resolve(options.out),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.log ? { log: options.log } : {}),
+    ...(log ? { log } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
     onError: (e: LlmIrError) => {
       written = written.then(() => run.logError({ code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.row !== undefined ? { row: e.row } : {}), ...(e.id ? { id: e.id } : {}) }));
       return written;
@@ -55,18 +124,35 @@ export function runContext(run: Pick<RunRecord, 'logError'>, options: { out: str
 }
 
 /**
- * Loads the training and test rows of a run, records bad rows in its `errors.jsonl`, and takes the
- * test labels aside: `test` never carries them (they are for scoring only), `gold` and `labelled`
- * hold them.
+ * Loads the training and test rows of a run, records bad rows in its `errors.jsonl` (with rows whose
+ * label is not in their task's label set: `unknown-label`), and takes the test labels aside: `test`
+ * never carries them (they are for scoring only), `gold` and `labelled` hold them.
+ *
+ * @throws {LlmIrError} `split-unreadable` when a split's JSON array is not well-formed (it was read
+ * only up to the fault); `split-empty` when a split has no usable row (empty, or every row bad).
  */
-export async function loadRunSplits(trainFile: string, testFile: string, run: Pick<RunRecord, 'logError'>): Promise<{ train: Sample[]; test: Sample[]; gold: Array<{ id: string; task: Sample['task']; label: string }>; labelled: Sample[] }> {
-  const loadedTrain = await loadSamples(trainFile);
-  const loadedTest = await loadSamples(testFile);
-  for (const e of [...loadedTrain.errors, ...loadedTest.errors]) await run.logError({ code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.row !== undefined ? { row: e.row } : {}) });
-  const labelled = loadedTest.samples.filter((s) => s.label !== undefined);
+export async function loadRunSplits(trainFile: string, testFile: string | undefined, run: Pick<RunRecord, 'logError'>): Promise<{ train: Sample[]; test: Sample[]; gold: Array<{ id: string; task: Sample['task']; label: string }>; labelled: Sample[] }> {
+  const load = async (file: string, flag: string) => {
+    const loaded = await loadSamples(file);
+    const checked = knownLabels(loaded.samples, file);
+    const rows = checked.samples;
+    const errors = [...loaded.errors, ...checked.errors];
+    for (const e of errors) await run.logError({ code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.row !== undefined ? { row: e.row } : {}), ...(e.id ? { id: e.id } : {}) });
+    // a JSON array that is not well-formed was read only up to its fault: not a split to predict or score
+    const broken = extname(file).toLowerCase() !== '.jsonl' ? errors.find((e) => e.code === 'invalid-json') : undefined;
+    if (broken) throw new LlmIrError({ code: 'split-unreadable', message: `${flag} ${file} is not a well-formed JSON array (${broken.message}); \`llm-ir data validate\` shows every problem`, file, ...(broken.row !== undefined ? { row: broken.row } : {}) });
+    if (rows.length === 0) {
+      const first = errors[0] ? `: ${errors[0].message}` : '';
+      throw new LlmIrError({ code: 'split-empty', message: `${flag} ${file} has no usable row (${errors.length} bad)${first}`, file });
+    }
+    return rows;
+  };
+  const train = await load(trainFile, '--train');
+  const loadedTest = testFile === undefined ? [] : await load(testFile, '--test');
+  const labelled = loadedTest.filter((s) => s.label !== undefined);
   return {
-    train: loadedTrain.samples,
-    test: loadedTest.samples.map(({ label: _l, ...s }) => s),
+    train,
+    test: loadedTest.map(({ label: _l, ...s }) => s),
     gold: labelled.map((s) => ({ id: s.id, task: s.task, label: s.label! })),
     labelled,
   };
@@ -124,13 +210,18 @@ async function blend(rows: readonly Sample[], a: { id: string; predictions: Pred
  * `submission.csv`, `predictions.jsonl`, `run.json` and, when the test rows carry labels,
  * `summary.json` and `report.html` (`@llm-ir/eval`). Test labels are used for scoring only.
  */
-export async function runArm(options: RunArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary> }> {
+export async function runArm(options: RunArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary>; errors: number }> {
   const { arm } = options;
   const out = resolve(options.out);
-  await mkdir(out, { recursive: true });
-  const run = await createRunRecord({ runsDir: resolve(out, '..'), id: out.split('/').pop()!, config: { ...options, onProgress: undefined, log: undefined }, resolvedConfig: { arm, seed: options.seed ?? 0 }, inputs: { train: options.train, test: options.test }, resume: true });
+  await checkRunInputs(options);
+  const run = await openRun(out, {
+    config: { ...options, onProgress: undefined, log: undefined, signal: undefined, force: undefined },
+    resolvedConfig: { arm, seed: options.seed ?? 0, trainImages: resolve(options.trainImages), testImages: resolve(options.testImages) },
+    inputs: { train: options.train, test: options.test },
+    ...(options.force ? { force: true } : {}),
+  });
   const ctx = runContext(run, options);
-  try {
+  return withRun({ run, ctx, signal: options.signal }, async () => {
     const splits = await loadRunSplits(options.train, options.test, run);
     const { train, test } = await armOcr(ctx, arm, { rows: splits.train, imagesDir: options.trainImages }, { rows: splits.test, imagesDir: options.testImages });
     const first = await trainArmStudent(ctx, arm, train, options.trainImages);
@@ -172,11 +263,6 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
       }
     }
     await ctx.drain();
-    await run.finish('succeeded');
-    return { predictions, ...(summary ? { summary } : {}) };
-  } catch (error) {
-    await ctx.drain();
-    await run.finish('failed', { error: (error as Error).message.split('\n')[0] });
-    throw error;
-  }
+    return { predictions, ...(summary ? { summary } : {}), errors: run.info.errorCount };
+  });
 }

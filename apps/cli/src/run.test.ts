@@ -6,7 +6,12 @@ import { createServer } from 'node:net';
 import { installFakeTools } from '@llm-ir/trainer-bridge/testing';
 import { INTENT_LABELS, SCENE_LABELS } from '@llm-ir/core';
 import { cli, MIRE } from './__fixtures__/cli.ts';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+// tests that put the fake tools first on PATH give it back
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 import { armJsonSchema } from '@llm-ir/trainer-bridge/arm';
 import { gridArms } from './commands/run.ts';
@@ -119,8 +124,7 @@ describe('llm-ir run', () => {
   it('--backend llamafactory trains with LLaMA-Factory, predicts every checkpoint with vllm serve, submits the last (fakes of both)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'llm-ir-rungpu-'));
     const tools = await installFakeTools(dir);
-    const path = process.env['PATH'];
-    process.env['PATH'] = tools.env['PATH'];
+    vi.stubEnv('PATH', tools.env['PATH']);
     const port = await new Promise<number>((ok) => {
       const srv = createServer().listen(0, '127.0.0.1', () => {
         const p = (srv.address() as { port: number }).port;
@@ -173,7 +177,6 @@ describe('llm-ir run', () => {
       expect(rag.code).not.toBe(0);
       expect(rag.stderr).toMatch(/has rag: the GPU backends have no rag stage/);
     } finally {
-      process.env['PATH'] = path;
     }
   }, 240_000);
 });

@@ -6,7 +6,12 @@ import { startFakeOpenAI } from '@llm-ir/distill/testing';
 import { installFakeTools } from '@llm-ir/trainer-bridge/testing';
 import { LLAMAFACTORY_KEYS } from '@llm-ir/trainer-bridge/export';
 import { cli, MIRE } from './__fixtures__/cli.ts';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+// tests that put the fake tools first on PATH give it back
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 describe('llm-ir train and predict', () => {
   it('--dry-run writes a valid LLaMA-Factory config set for the four paper arms and prints the command', async () => {
@@ -46,7 +51,7 @@ describe('llm-ir train and predict', () => {
   it('runs the baseline on the local executor with the fake trainer, then status, logs and predict', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'llm-ir-trainrun-'));
     const tools = await installFakeTools(dir);
-    process.env['PATH'] = tools.env['PATH'];
+    vi.stubEnv('PATH', tools.env['PATH']);
     const rows = JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8')).slice(0, 16);
     await writeFile(join(dir, 'rows.json'), JSON.stringify(rows));
     const run = join(dir, 'runs', 'baseline');

@@ -1,7 +1,7 @@
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import pMap from 'p-map';
-import { ConfigValidationError, LlmIrError, type ProgressCallback, type Sample, type StageContext } from '@llm-ir/core';
+import { ConfigValidationError, LlmIrError, labelSetOf, type ProgressCallback, type Sample, type StageContext } from '@llm-ir/core';
 import { writeChallengeFile, writeSamplesJsonl, parseChallengeRow } from '@llm-ir/core/challenge';
 import { checkImage, inShard, readJsonl, sha256, writeFileAtomic, type Shard } from '@llm-ir/core/io';
 import { createRng, startProgress, type ArtifactCache } from '@llm-ir/core/run';
@@ -108,7 +108,9 @@ export function planTargets(samples: readonly Sample[], targets: LabelTargets): 
  * cycle over its rows. Every new row has `parentId` set to its source row, `meta.augmentation`
  * records the operations and their parameters, and its images are written as new files.
  * Each variant draws from its own generator (seed + new id), so results do not depend on order or
- * concurrency. A bad source image or row skips that variant with a recorded reason. Writes the
+ * concurrency. A bad source image or row skips that variant with a recorded reason; a row whose label
+ * is not in its task's label set, or (when images are copied) whose image is refused, is dropped with
+ * a recorded reason. An unsharded run replaces the `images/` folder of `outDir`. Writes the
  * challenge JSON atomically at the end, and beside it the same rows as samples JSONL with their
  * lineage (`train.samples.jsonl`, see {@link lineageFile}), and copies the original images (unless
  * sharded or `referenceImages`).
@@ -119,7 +121,14 @@ export function planTargets(samples: readonly Sample[], targets: LabelTargets): 
  * console.log(r.created, r.perLabel);
  * ```
  */
-export async function augmentDataset(samples: readonly Sample[], options: AugmentDatasetOptions): Promise<AugmentResult> {
+export async function augmentDataset(input: readonly Sample[], options: AugmentDatasetOptions): Promise<AugmentResult> {
+  const skipped: AugmentResult['skipped'] = [];
+  // a label outside its task's label set is a bad row: not augmented, not written
+  const samples = input.filter((s) => {
+    if (s.label === undefined || labelSetOf(s.task).has(s.label)) return true;
+    skipped.push({ id: s.id, parentId: s.id, code: 'unknown-label', reason: `row dropped: label ${JSON.stringify(s.label)} is not one of the ${s.task} labels` });
+    return false;
+  });
   const targets = planTargets(samples, options.targets ?? { kind: 'factor', factor: 2 });
   const seed = options.seed ?? 0;
   const root = createRng(seed);
@@ -140,12 +149,13 @@ export async function augmentDataset(samples: readonly Sample[], options: Augmen
   const reference = options.referenceImages === true;
   if (reference && options.image !== false) throw new ConfigValidationError({ what: 'augmentDataset options', issues: [{ path: 'referenceImages', message: 'needs image: false (changed images are new files)' }] });
   const imagesOut = join(options.outDir, 'images');
+  // a whole (unsharded) run owns its images folder: what an earlier run left there goes
+  if (!reference && !options.shard) await rm(imagesOut, { recursive: true, force: true });
   await mkdir(reference ? options.outDir : imagesOut, { recursive: true });
   const progress = startProgress('augment', options.onProgress, { total: mine.length, unit: 'row' });
   const textOps = options.text === false ? [] : (options.text ?? DEFAULT_TEXT_POLICY);
   const imagePolicy = options.image === false ? undefined : (options.image ?? DEFAULT_IMAGE_POLICY);
   const made: Array<Sample | undefined> = new Array(mine.length);
-  const skipped: AugmentResult['skipped'] = [];
 
   const makeOne = async (idx: number) => {
     const { parent, id } = mine[idx]!;
@@ -217,20 +227,32 @@ export async function augmentDataset(samples: readonly Sample[], options: Augmen
     all = created;
     file = join(options.outDir, `train.shard-${options.shard.index}-of-${options.shard.count}.json`);
   } else {
+    // the source rows' images are copied; a row whose image is refused is dropped (it would point at
+    // an image that is not in the output folder)
+    const refused = new Map<string, LlmIrError>();
     const copied = new Set<string>();
-    for (const s of reference ? [] : samples) {
-      for (const img of s.turns.flatMap((t) => t.images)) {
-        if (copied.has(img.path)) continue;
-        copied.add(img.path);
-        try {
-          await copyFile((await checkImage(options.imagesDir, img.path, { decode: false })).path, join(imagesOut, img.path));
-        } catch (error) {
-          if (!LlmIrError.isInstance(error)) throw error;
-          skipped.push({ id: s.id, parentId: s.id, code: error.code, reason: `original image not copied: ${error.reason}` });
+    const kept: Sample[] = [];
+    for (const s of samples) {
+      let bad: LlmIrError | undefined;
+      for (const img of reference ? [] : s.turns.flatMap((t) => t.images)) {
+        if (!copied.has(img.path) && !refused.has(img.path)) {
+          try {
+            await copyFile((await checkImage(options.imagesDir, img.path, { decode: false })).path, join(imagesOut, img.path));
+            copied.add(img.path);
+          } catch (error) {
+            if (!LlmIrError.isInstance(error)) throw error;
+            refused.set(img.path, error);
+          }
         }
+        bad ??= refused.get(img.path);
+      }
+      if (!bad) kept.push(s);
+      else {
+        skipped.push({ id: s.id, parentId: s.id, code: bad.code, reason: `row dropped: its image is not copied: ${bad.reason}` });
+        if (s.label !== undefined) perLabel[`${s.task}/${s.label}`]!.after--;
       }
     }
-    all = [...samples, ...created];
+    all = [...kept, ...created];
     file = join(options.outDir, 'train.json');
   }
   await writeChallengeFile(file, all);

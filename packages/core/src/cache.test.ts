@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { openArtifactCache } from './cache.ts';
+import type { LlmIrError } from './errors.ts';
 
 const pexec = promisify(execFile);
 
@@ -33,13 +34,35 @@ describe('artifact cache', () => {
     expect(b).toEqual(a);
     expect(await cache.getOrComputeJson(parts, compute)).toEqual(a);
     expect(calls).toBe(1);
-    expect(cache.stats()).toEqual({ hits: 2, misses: 1, writes: 1 });
+    expect(cache.stats()).toEqual({ hits: 2, misses: 1, writes: 1, corrupt: 0 });
     expect(await cache.get({ ...parts, inputs: ['other'] })).toBeUndefined();
     expect(cache.stats().misses).toBe(2);
     // a second handle on the same folder (a later run) hits without computing
     const again = openArtifactCache({ dir: cache.dir });
     expect(await again.getOrComputeJson(parts, compute)).toEqual(a);
-    expect(again.stats()).toEqual({ hits: 1, misses: 0, writes: 0 });
+    expect(again.stats()).toEqual({ hits: 1, misses: 0, writes: 0, corrupt: 0 });
+  });
+
+  it('discards a damaged entry (a truncated file), names it, and computes it again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-cache-torn-'));
+    const told: LlmIrError[] = [];
+    const cache = openArtifactCache({ dir, onCorrupt: (e) => told.push(e) });
+    const parts = { stage: 'ocr', version: 'v1', inputs: ['img'] };
+    const value = { lines: [{ text: '订单详情', box: [0, 0, 1, 1] }] };
+    await cache.getOrComputeJson(parts, async () => value);
+    const file = join(dir, 'ocr', cache.key(parts).slice(0, 2), cache.key(parts));
+    const whole = await readFile(file);
+    await writeFile(file, whole.subarray(0, 17));
+    let calls = 0;
+    const again = openArtifactCache({ dir, onCorrupt: (e) => told.push(e) });
+    expect(await again.getOrComputeJson(parts, async () => (calls++, value))).toEqual(value);
+    expect(calls).toBe(1);
+    expect(again.stats()).toMatchObject({ corrupt: 1, misses: 1, writes: 1 });
+    expect(told.map((e) => [e.code, e.file])).toEqual([['cache-corrupt', file]]);
+    expect(await readFile(file)).toEqual(whole);
+    // the repaired entry is served from then on
+    expect(await openArtifactCache({ dir }).getOrComputeJson(parts, async () => (calls++, value))).toEqual(value);
+    expect(calls).toBe(1);
   });
 
   it('is safe when two processes write the same keys at once', async () => {
@@ -115,7 +138,9 @@ process.stdout.write(out.toString());
       await new Promise((r) => setTimeout(r, 1200));
       return 'from the holder';
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // the waiter starts once the holder has its lock (no time guessed)
+    const lock2 = `${join(dir, 's', cache.key(parts2).slice(0, 2), cache.key(parts2))}.lock`;
+    while (!existsSync(lock2)) await new Promise((r) => setTimeout(r, 10));
     const waited = cache.getOrCompute(parts2, async () => {
       computed++;
       return 'from the waiter';

@@ -1,8 +1,10 @@
-import { mkdir, open, readFile, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { LlmIrError } from './errors.ts';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from './fs-atomic.ts';
 import { hashValue, sha256 } from './hash.ts';
+import { tryLock } from './lock.ts';
 
 /** What identifies an artifact: the stage that makes it, its version, its options and its inputs. */
 export interface CacheKeyParts {
@@ -24,6 +26,8 @@ export interface CacheStats {
   misses: number;
   /** Artifacts written. */
   writes: number;
+  /** Stored artifacts that failed their check (torn or damaged files), discarded and recomputed. */
+  corrupt: number;
 }
 
 /** A content-addressed artifact cache on disk. */
@@ -39,10 +43,12 @@ export interface ArtifactCache {
   /**
    * Returns the stored artifact or computes, stores and returns it. Concurrent calls for one key
    * compute once: in this process through a shared promise, across processes through a lock file
-   * beside the artifact (a lock left by a killed process goes stale and is taken over).
+   * beside the artifact (a lock left by a killed process goes stale and is taken over). A stored
+   * artifact that fails `check` (a file damaged outside the cache's atomic writes) is discarded,
+   * reported to `onCorrupt` and computed again (`'json'`: the entry must parse as JSON).
    */
-  getOrCompute(parts: CacheKeyParts, compute: () => Promise<string | Uint8Array>): Promise<Buffer>;
-  /** {@link getOrCompute} for JSON values. */
+  getOrCompute(parts: CacheKeyParts, compute: () => Promise<string | Uint8Array>, options?: { check?: ((data: Buffer) => boolean) | 'json' }): Promise<Buffer>;
+  /** {@link getOrCompute} for JSON values; a stored entry that does not parse is corrupt. */
   getOrComputeJson<T>(parts: CacheKeyParts, compute: () => Promise<T>): Promise<T>;
   /** True when an artifact exists for these parts (does not count as a hit or miss). */
   has(parts: CacheKeyParts): Promise<boolean>;
@@ -59,6 +65,8 @@ export interface ArtifactCacheOptions {
    * process and removed. Holders touch their lock every `staleLockMs / 6`. @default 30000
    */
   staleLockMs?: number;
+  /** Told of each stored artifact found damaged (`cache-corrupt`, naming its file) before it is recomputed. */
+  onCorrupt?: (error: LlmIrError) => void;
 }
 
 /**
@@ -72,13 +80,13 @@ export interface ArtifactCacheOptions {
  * ```ts
  * const cache = openArtifactCache({ dir: '.llm-ir-cache' });
  * const lines = await cache.getOrComputeJson({ stage: 'ocr', version: 'paddle-4', inputs: [imageSha] }, () => ocr(image));
- * cache.stats(); // { hits, misses, writes }
+ * cache.stats(); // { hits, misses, writes, corrupt }
  * ```
  */
 export function openArtifactCache(options: ArtifactCacheOptions): ArtifactCache {
   const dir = options.dir;
   const staleMs = options.staleLockMs ?? 30_000;
-  const counters: CacheStats = { hits: 0, misses: 0, writes: 0 };
+  const counters: CacheStats = { hits: 0, misses: 0, writes: 0, corrupt: 0 };
   const pending = new Map<string, Promise<Buffer>>();
   const key = (parts: CacheKeyParts): string =>
     hashValue({
@@ -89,13 +97,20 @@ export function openArtifactCache(options: ArtifactCacheOptions): ArtifactCache 
     });
   const pathOf = (parts: CacheKeyParts, k: string) => join(dir, safeStage(parts.stage), k.slice(0, 2), k);
 
-  const read = async (parts: CacheKeyParts, k: string): Promise<Buffer | undefined> => {
+  const read = async (parts: CacheKeyParts, k: string, check?: (data: Buffer) => boolean): Promise<Buffer | undefined> => {
+    const file = pathOf(parts, k);
+    let data: Buffer;
     try {
-      return await readFile(pathOf(parts, k));
+      data = await readFile(file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
+    if (!check || check(data)) return data;
+    counters.corrupt++;
+    await rm(file, { force: true });
+    options.onCorrupt?.(new LlmIrError({ code: 'cache-corrupt', message: `cache entry ${file} (${parts.stage}) is damaged (${data.length} bytes): discarded, computing it again`, file }));
+    return undefined;
   };
 
   const cache: ArtifactCache = {
@@ -119,7 +134,8 @@ export function openArtifactCache(options: ArtifactCacheOptions): ArtifactCache 
         return false;
       }
     },
-    getOrCompute(parts, compute) {
+    getOrCompute(parts, compute, how = {}) {
+      const check = how.check === 'json' ? isJson : how.check;
       const k = key(parts);
       const inFlight = pending.get(k);
       if (inFlight) {
@@ -127,7 +143,7 @@ export function openArtifactCache(options: ArtifactCacheOptions): ArtifactCache 
         return inFlight;
       }
       const p = (async () => {
-        const found = await read(parts, k);
+        const found = await read(parts, k, check);
         if (found !== undefined) {
           counters.hits++;
           return found;
@@ -135,31 +151,20 @@ export function openArtifactCache(options: ArtifactCacheOptions): ArtifactCache 
         // other processes (parallel turbo tasks, `--jobs`) may want the same artifact: one computes
         // under a lock file, the others wait for its result
         const target = pathOf(parts, k);
-        const lock = `${target}.lock`;
         await mkdir(dirname(target), { recursive: true });
         for (;;) {
-          let held;
-          try {
-            held = await open(lock, 'wx');
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-            const done = await read(parts, k);
+          const taken = await tryLock(`${target}.lock`, { staleMs });
+          if ('holder' in taken) {
+            const done = await read(parts, k, check);
             if (done !== undefined) {
               counters.hits++;
               return done;
             }
-            const st = await stat(lock).catch(() => undefined);
-            if (st && Date.now() - st.mtimeMs > staleMs) await rm(lock, { force: true });
-            else await sleep(Math.min(250, staleMs / 10));
+            await sleep(Math.min(250, staleMs / 10));
             continue;
           }
-          const beat = setInterval(() => {
-            const now = new Date();
-            utimes(lock, now, now).catch(() => {});
-          }, Math.max(10, staleMs / 6));
-          beat.unref();
           try {
-            const done = await read(parts, k);
+            const done = await read(parts, k, check);
             if (done !== undefined) {
               counters.hits++;
               return done;
@@ -171,9 +176,7 @@ export function openArtifactCache(options: ArtifactCacheOptions): ArtifactCache 
             counters.writes++;
             return buf;
           } finally {
-            clearInterval(beat);
-            await held.close();
-            await rm(lock, { force: true });
+            await taken.lock.release();
           }
         }
       })().finally(() => pending.delete(k));
@@ -181,12 +184,21 @@ export function openArtifactCache(options: ArtifactCacheOptions): ArtifactCache 
       return p;
     },
     async getOrComputeJson<T>(parts: CacheKeyParts, compute: () => Promise<T>): Promise<T> {
-      const buf = await cache.getOrCompute(parts, async () => JSON.stringify(await compute()));
+      const buf = await cache.getOrCompute(parts, async () => JSON.stringify(await compute()), { check: 'json' });
       return JSON.parse(buf.toString('utf8')) as T;
     },
     stats: () => ({ ...counters }),
   };
   return cache;
+}
+
+function isJson(data: Buffer): boolean {
+  try {
+    JSON.parse(data.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function safeStage(stage: string): string {

@@ -43,6 +43,17 @@ describe('readLines / readJsonl', () => {
     if (!rows[1]!.ok) expect(rows[1]!.error).toMatchObject({ code: 'invalid-json', row: 2, file });
     expect(rows[2]).toEqual({ ok: true, row: 3, value: { a: 3 } });
   });
+
+  it('skips a line over the row-size limit without keeping it, and reads the lines around it', async () => {
+    const file = join(dir, 'big.jsonl');
+    await writeFile(file, `{"a":1}\n{"big":"${'x'.repeat(3 << 20)}"}\n{"a":3}\n`);
+    const rows = await collect(readJsonl(file, { chunkSize: 1 << 16, maxLineBytes: 1 << 20 }));
+    expect(rows.map((r) => r.row)).toEqual([0, 1, 2]);
+    expect(rows[1]).toMatchObject({ ok: false, error: { code: 'row-too-large', file, row: 1, message: expect.stringContaining(`${(3 << 20) + 10} bytes`) } });
+    expect(rows[2]).toEqual({ ok: true, row: 2, value: { a: 3 } });
+    // under the limit, the same line is read whole
+    expect((await collect(readJsonl(file, { chunkSize: 1 << 16 })))[1]).toMatchObject({ ok: true, value: { big: expect.any(String) } });
+  });
 });
 
 describe('readJsonArray', () => {
@@ -58,6 +69,18 @@ describe('readJsonArray', () => {
     const rows = await collect(readJsonArray(file));
     expect(rows.slice(0, 2).map((r) => r.ok)).toEqual([true, true]);
     expect(rows[2]).toMatchObject({ ok: false, row: 2 });
+  });
+
+  it('keeps every row before a syntax error in the middle of the official file, and names the broken row', async () => {
+    const whole = JSON.parse(await readFile(MIRE_TRAIN, 'utf8')) as Array<{ id: string }>;
+    const text = `[${whole.slice(0, 400).map((r) => JSON.stringify(r)).join(',\n')},\n{"id": "x", "instruction": oops},\n${whole.slice(400).map((r) => JSON.stringify(r)).join(',\n')}]`;
+    const file = join(dir, 'mid-broken.json');
+    await writeFile(file, text);
+    for (const chunkSize of [4096, 1 << 20]) {
+      const rows = await collect(readJsonArray<{ id: string }>(file, { chunkSize }));
+      expect(rows.filter((r) => r.ok).map((r) => (r.ok ? r.value.id : ''))).toEqual(whole.slice(0, 400).map((r) => r.id));
+      expect(rows.at(-1)).toMatchObject({ ok: false, row: 400, error: { code: 'invalid-json', message: expect.stringContaining('element 400') } });
+    }
   });
 
   it('throws an io error for a missing file', async () => {

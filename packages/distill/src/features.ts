@@ -153,11 +153,13 @@ const imageCache = new Map<string, number[]>();
 /** Image statistics of one image on a 64 x 64 thumbnail; undefined (reported through `onImageError`) when it cannot be read. */
 async function imageStats(imagesDirs: string | readonly string[], name: string, onImageError?: (error: LlmIrError) => void): Promise<number[] | undefined> {
   const dirs = typeof imagesDirs === 'string' ? [imagesDirs] : imagesDirs;
+  let from: string | undefined;
   try {
     let info: Awaited<ReturnType<typeof checkImage>> | undefined;
     for (const [i, dir] of dirs.entries()) {
       try {
         info = await checkImage(dir, name, { decode: false });
+        from = dir;
         break;
       } catch (error) {
         if (i === dirs.length - 1) throw error;
@@ -199,8 +201,11 @@ async function imageStats(imagesDirs: string | readonly string[], name: string, 
     if (imageCache.size > IMAGE_CACHE_LIMIT) imageCache.delete(imageCache.keys().next().value!);
     return stats;
   } catch (error) {
-    // the image's statistics are left at the training mean (zero after scaling); the caller hears of it
-    onImageError?.(LlmIrError.isInstance(error) ? error : new LlmIrError({ code: 'image-unreadable', message: `${name}: ${(error as Error).message}`, file: name, cause: error }));
+    // the image's statistics are left at the training mean (zero after scaling); the caller hears of
+    // it, with the reason core's full check gives (truncated, corrupt) when the decoder failed
+    let typed = LlmIrError.isInstance(error) ? error : undefined;
+    if (!typed && from !== undefined) typed = await checkImage(from, name).then(() => undefined, (e: unknown) => (LlmIrError.isInstance(e) ? e : undefined));
+    onImageError?.(typed ?? new LlmIrError({ code: 'image-unreadable', message: `${name}: ${(error as Error).message}`, file: name, cause: error }));
     return undefined;
   }
 }

@@ -9,11 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { fitFeaturizer } from './features.ts';
 import { decision, fitLogisticRegression, logRegObjective, softmax } from './logreg.ts';
 import type { SparseMatrix } from './sparse.ts';
+import { needs, SKLEARN } from '@llm-ir/core/testing';
+
+const sk = needs(SKLEARN);
 
 const TRAIN = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/train.json', import.meta.url));
 
 describe('multinomial logistic regression (L-BFGS)', () => {
-  it('predicts like scikit-learn LogisticRegression on the same feature matrix (>= 98% agreement)', async () => {
+  it.skipIf(sk.skip)(`predicts like scikit-learn LogisticRegression on the same feature matrix (>= 98% agreement)${sk.note}`, async () => {
     const { samples } = await loadSamples(TRAIN);
     const rows = samples.filter((s) => s.task === 'intent');
     const folds = stratifiedKFold(rows, { k: 4, seed: 2 });

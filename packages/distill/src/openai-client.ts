@@ -16,8 +16,10 @@ export interface ChatClientOptions {
   timeoutMs?: number;
   /** First backoff in milliseconds (doubles each retry, full jitter, Retry-After honoured). @default 500 */
   backoffMs?: number;
-  /** Longest backoff. @default 30000 */
+  /** Longest backoff; a longer `Retry-After` is cut to it (and `onNotice` told). @default 30000 */
   maxBackoffMs?: number;
+  /** One line for a person about something the client decided (a `Retry-After` cut to the backoff cap). */
+  onNotice?: (line: string) => void;
   /** A fetch implementation (tests, proxies). @default globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -105,13 +107,14 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
               signal,
             });
             status = res.status;
-            const text = await res.text();
+            // the key can come back in any text (an echoed header, an answer): never past this point
+            const text = redact(await res.text());
             if (res.ok) {
               let json: ChatResponse;
               try {
                 json = JSON.parse(text) as ChatResponse;
               } catch {
-                throw new LlmIrError({ code: 'bad-response', message: `server returned invalid JSON: ${redact(text.slice(0, 200))}` });
+                throw new LlmIrError({ code: 'bad-response', message: `server returned invalid JSON: ${text.slice(0, 200)}` });
               }
               if (!Array.isArray(json.choices) || json.choices.length === 0) throw new LlmIrError({ code: 'bad-response', message: 'server response has no choices' });
               stats.requests++;
@@ -122,10 +125,10 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
             }
             const ra = res.headers.get('retry-after');
             if (ra) retryAfter = Number.isFinite(Number(ra)) ? Number(ra) * 1000 : Math.max(0, Date.parse(ra) - Date.now());
-            problem = `HTTP ${status}: ${redact(text.slice(0, 300))}`;
+            problem = `HTTP ${status}: ${text.slice(0, 300)}`;
             if (!RETRYABLE.has(status)) {
               stats.failures++;
-              throw new LlmIrError({ code: status === 401 || status === 403 ? 'unauthorized' : 'http-error', message: `${url} ${problem}` });
+              throw Object.assign(new LlmIrError({ code: status === 401 || status === 403 ? 'unauthorized' : 'http-error', message: `${url} ${problem}` }), { status });
             }
           } catch (error) {
             if (LlmIrError.isInstance(error)) {
@@ -139,9 +142,13 @@ export function createChatClient(options: ChatClientOptions): ChatClient {
           }
           if (attempt >= maxRetries) {
             stats.failures++;
-            throw new LlmIrError({ code: 'request-failed', message: `${url}: giving up after ${attempt + 1} attempts (${problem})` });
+            throw Object.assign(new LlmIrError({ code: 'request-failed', message: `${url}: giving up after ${attempt + 1} attempts (${problem})` }), status ? { status } : {});
           }
           stats.retries++;
+          if (retryAfter !== undefined && retryAfter > maxBackoff) {
+            options.onNotice?.(`${url}: the server asked to wait ${Math.round(retryAfter / 1000)} s (Retry-After, HTTP ${status}); waiting ${Math.round(maxBackoff / 1000)} s, the backoff cap (maxBackoffMs)`);
+            retryAfter = maxBackoff;
+          }
           const wait = retryAfter ?? Math.random() * Math.min(maxBackoff, backoff * 2 ** attempt);
           await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : {});
         }

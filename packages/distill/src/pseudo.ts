@@ -1,4 +1,4 @@
-import { type Prediction, type ProgressCallback, type Sample } from '@llm-ir/core';
+import { type LlmIrError, type Prediction, type ProgressCallback, type Sample } from '@llm-ir/core';
 import { startProgress } from '@llm-ir/core/run';
 import type { Teacher } from './teachers.ts';
 
@@ -14,6 +14,8 @@ export interface PseudoLabelOptions {
   onProgress?: ProgressCallback;
   /** Cancels. */
   signal?: AbortSignal;
+  /** Each row the teacher could not label, with the reason (kind, HTTP status, the answer). */
+  onError?: (id: string, error: LlmIrError) => void;
 }
 
 /** What {@link pseudoLabel} returns. */
@@ -33,7 +35,7 @@ export interface PseudoLabelResult {
  */
 export async function pseudoLabel(unlabelled: readonly Sample[], teacher: Teacher & { agreement?: Map<string, number> }, options: PseudoLabelOptions = {}): Promise<PseudoLabelResult> {
   const progress = startProgress('pseudo-label', options.onProgress, { total: 1, unit: 'run' });
-  const preds = await teacher.label(unlabelled, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const preds = await teacher.label(unlabelled, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(options.onError ? { onError: options.onError } : {}) });
   const byId = new Map(preds.map((p) => [p.id, p]));
   const histogram = new Array<number>(10).fill(0);
   const dropped = { lowConfidence: 0, disagreement: 0, overCap: 0, unlabelled: 0 };

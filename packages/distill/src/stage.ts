@@ -4,7 +4,7 @@ import { createStudent, parseStudent, type Student, type StudentOptions } from '
 import type { Teacher } from './teachers.ts';
 
 /** Bump when the student's features or training change, so cached students are not reused. */
-const STUDENT_CACHE_VERSION = 'student-2';
+const STUDENT_CACHE_VERSION = 'student-3';
 
 /** Options of {@link trainStudentStage}: the student's, plus teacher probabilities. */
 export interface StudentStageOptions extends StudentOptions {
@@ -55,12 +55,24 @@ export async function trainStudentStage(ctx: StageContext, rows: readonly Sample
     options: { settings: { seed: ctx.seed, ...settings }, features: families, lexicon: lexicon ? hashValue(lexicon.groups) : null },
     inputs: [hashValue(rows), soft ? hashValue([...soft].sort((a, b) => (a[0] < b[0] ? -1 : 1))) : 'no-soft', dirs.length ? await hashImages(rows, dirs) : 'no-images'],
   };
+  // images the student could not read are part of its result: a student from the cache tells of them
+  // again (through the caller's onImageError, in the order found), so a warm run reports what a cold one did
+  const seen: LlmIrError[] = [];
+  const collect = { ...studentOptions, features: { ...studentOptions.features, onImageError: (e: LlmIrError) => void seen.push(e) } };
+  let computed = false;
+  const errorsKey = { ...key, stage: 'student-image-errors' };
   const bytes = await ctx.cache.getOrCompute(key, async () => {
-    const s = createStudent({ seed: ctx.seed, ...studentOptions });
+    computed = true;
+    const s = createStudent({ seed: ctx.seed, ...collect });
     const fit = { ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
     await s.fitWithSoft(rows, soft ?? new Map(), fit);
+    // stored before the student, so whoever finds the student finds its image errors
+    await ctx.cache.put(errorsKey, JSON.stringify(seen.map((e) => ({ code: e.code, message: e.message, ...(e.file ? { file: e.file } : {}) }))));
     return s.serialize();
-  });
+  }, { check: 'json' });
+  const stored = computed ? undefined : await ctx.cache.get(errorsKey);
+  const imageErrors = computed ? seen : ((stored ? JSON.parse(stored.toString('utf8')) : []) as Array<{ code: string; message: string; file?: string }>).map((e) => new LlmIrError({ ...e, field: 'image' }));
+  for (const e of imageErrors) studentOptions.features?.onImageError?.(e);
   const text = bytes.toString('utf8');
   return { student: parseStudent(text, studentOptions.features ?? {}, 'cached student'), text };
 }

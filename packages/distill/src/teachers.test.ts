@@ -111,20 +111,24 @@ describe('openai teacher against a local OpenAI-compatible server', () => {
   });
 
   it('journals rows: a run killed midway resumes without labelling a row twice', async () => {
-    fake = await startFakeOpenAI({ slowMs: 200, script: Array(12).fill('slow'), answer: (req) => ({ text: oracle(req).letter }) });
+    // the run is killed when the 4th request arrives: with two rows in flight at a time, a row's slot is
+    // freed only after its journal line is written, so at least two rows are journaled by then
+    const controller = new AbortController();
+    fake = await startFakeOpenAI({ answer: (req) => {
+      if (fake!.requests.length === 4) controller.abort();
+      return { text: oracle(req).letter };
+    } });
     const dir = await mkdtemp(join(tmpdir(), 'llm-ir-journal-'));
     const journal = join(dir, 'journal.jsonl');
     const opts = { baseURL: fake.url, model: 'm', imagesDir: join(MIRE, 'images'), concurrency: 2, journal, backoffMs: 1 };
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 700);
     await expect(openaiTeacher(opts).label(rows, { signal: controller.signal })).rejects.toThrow();
-    const first = (await readFile(journal, 'utf8')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).id as string);
+    const first = (await readFile(journal, 'utf8')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).prediction.id as string);
     expect(first.length).toBeGreaterThan(0);
     expect(first.length).toBeLessThan(rows.length);
     const before = fake.requests.length;
     const preds = await openaiTeacher(opts).label(rows);
     expect(preds.map((p) => p.id)).toEqual(rows.map((r) => r.id));
-    const labelled = (await readFile(journal, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).id as string);
+    const labelled = (await readFile(journal, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).prediction.id as string);
     expect(new Set(labelled).size).toBe(labelled.length);
     expect(labelled.length).toBe(rows.length);
     expect(fake.requests.length - before).toBe(rows.length - first.length);

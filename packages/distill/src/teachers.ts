@@ -1,10 +1,10 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { labelSetOf, LlmIrError, readPredictionsJsonl, readSubmissionCsv, type Classifier, type ProgressCallback, type Prediction, type Sample } from '@llm-ir/core';
 import { matchLabel, renderInstruction } from '@llm-ir/core/challenge';
-import { checkImage, readJsonl } from '@llm-ir/core/io';
+import { checkImage, hashValue, readJsonl } from '@llm-ir/core/io';
 import { startProgress } from '@llm-ir/core/run';
 import { createChatClient, type ChatClient, type ChatClientOptions, type ChatResponse } from './openai-client.ts';
 
@@ -56,6 +56,11 @@ export interface OpenAITeacherOptions extends ChatClientOptions {
   topLogprobs?: number;
   /** JSONL journal: finished rows are appended; a rerun skips them (resumes where a killed run stopped). */
   journal?: string;
+}
+
+/** What a teacher's prompt for a row is made of (its text, images by name, label list, label coding): the journal's key. */
+function promptIdentity(sample: Sample, letters: boolean): unknown {
+  return { task: sample.task, prompt: sample.prompt ?? null, turns: sample.turns.map((t) => [t.role, t.text, t.images.map((i) => i.path)]), labels: sample.prompt?.labels ?? null, letters };
 }
 
 /** The label of highest probability among `labels` (the first of equals). */
@@ -197,7 +202,7 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
       if (l) counts.set(l, (counts.get(l) ?? 0) + 1);
     }
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
-    if (total === 0) throw new LlmIrError({ code: 'unmatched-answer', message: 'no sampled answer is a label', id: sample.id });
+    if (total === 0) throw new LlmIrError({ code: 'unmatched-answer', message: `no sampled answer is a label (answers: ${r.choices.slice(0, 5).map((ch) => JSON.stringify(String(ch.message?.content ?? '').slice(0, 80))).join(', ')})`, id: sample.id });
     const probs = Object.fromEntries(labels.map((l) => [l, (counts.get(l) ?? 0) / total]));
     return { id: sample.id, task: sample.task, label: topLabel(probs, labels), probs };
   }
@@ -207,12 +212,28 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
     client,
     async label(samples, run = {}) {
       const done = new Map<string, Prediction>();
+      // a journal entry answers a row only for the same teacher (model, server, mode) and the same
+      // prompt: a rerun with another model or changed rows asks again
+      const keyOf = (s: Sample) => hashValue({ teacher: id, prompt: promptIdentity(s, mode === 'logprobs') });
       if (options.journal) {
         await mkdir(dirname(options.journal), { recursive: true });
+        const wanted = new Map(samples.map((s) => [keyOf(s), s.id]));
         try {
-          for await (const r of readJsonl<Prediction>(options.journal)) if (r.ok && r.value.id) done.set(r.value.id, r.value);
+          for await (const r of readJsonl<{ key?: string; prediction?: Prediction }>(options.journal)) {
+            const rowId = r.ok && r.value.key ? wanted.get(r.value.key) : undefined;
+            if (rowId !== undefined && r.ok && r.value.prediction?.id === rowId) done.set(rowId, r.value.prediction);
+          }
         } catch (error) {
           if (!LlmIrError.isInstance(error) && (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+        // a killed run can leave a torn last line: end it, so the next answer starts a line of its own
+        const size = await stat(options.journal).then((st) => st.size, () => 0);
+        if (size > 0) {
+          const handle = await open(options.journal, 'r');
+          const last = Buffer.alloc(1);
+          await handle.read(last, 0, 1, size - 1);
+          await handle.close();
+          if (last[0] !== 0x0a) await appendFile(options.journal, '\n');
         }
       }
       const todo = samples.filter((s) => !done.has(s.id));
@@ -231,7 +252,7 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
             const p = await labelOne(s, run.signal);
             done.set(s.id, p);
             if (options.journal) {
-              const line = `${JSON.stringify(p)}\n`;
+              const line = `${JSON.stringify({ key: keyOf(s), teacher: id, prediction: p })}\n`;
               journalChain = journalChain.then(() => appendFile(options.journal!, line));
               await journalChain;
             }

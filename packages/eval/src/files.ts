@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { LlmIrError, loadSamples, readPredictionsJsonl, readSubmissionCsv, type Sample } from '@llm-ir/core';
 import type { GoldRow, PredictedRow } from './score.ts';
@@ -21,11 +22,13 @@ export async function loadGold(path: string): Promise<{ gold: GoldRow[]; samples
  * Reads predictions from a submission CSV (`id,predict`) or a predictions JSONL
  * (`{id, task, label, probs?}`), by extension.
  *
- * @throws {LlmIrError} naming file and row for the first malformed row.
+ * @throws {LlmIrError} naming file and row for the first malformed row; `predictions-empty` when
+ * the file holds no prediction (0 bytes, or a header only).
  */
 export async function loadPredictions(path: string): Promise<PredictedRow[]> {
   const out: PredictedRow[] = [];
   if (extname(path).toLowerCase() === '.csv') {
+    if ((await stat(path).catch(() => undefined))?.size === 0) throw new LlmIrError({ code: 'predictions-empty', message: 'predictions file is empty (0 bytes)', file: path });
     for await (const r of readSubmissionCsv(path)) {
       if (!r.ok) throw r.error;
       out.push({ id: r.value.id, label: r.value.predict });
@@ -36,5 +39,6 @@ export async function loadPredictions(path: string): Promise<PredictedRow[]> {
       out.push({ id: r.value.id, label: r.value.label });
     }
   }
+  if (out.length === 0) throw new LlmIrError({ code: 'predictions-empty', message: 'predictions file holds no prediction', file: path });
   return out;
 }

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { createRng, type Rng } from '@llm-ir/core/run';
 import { describe, expect, it } from 'vitest';
 import { accuracyScore, classificationReport, confusionMatrix, precisionRecallF1, type ZeroDivision } from './metrics.ts';
+import { needs, SKLEARN } from '@llm-ir/core/testing';
+
+const sk = needs(SKLEARN);
 
 const PY = '/usr/bin/python3';
 
@@ -77,7 +80,7 @@ json.dump(out, sys.stdout)
 `;
 
 describe('metrics equal scikit-learn', () => {
-  it('on 360 generated cases, every average, every zero_division, to 1e-12', () => {
+  it.skipIf(sk.skip)(`on 360 generated cases, every average, every zero_division, to 1e-12${sk.note}`, () => {
     const rng = createRng('sklearn-crosscheck');
     const cases = Array.from({ length: 360 }, (_, i) => makeCase(rng, i));
     const dir = mkdtempSync(join(tmpdir(), 'llm-ir-sk-'));

@@ -11,6 +11,9 @@ import { estimateEffects } from './effects.ts';
 import { writeReport } from './report.ts';
 import { scoreChallenge, type GoldRow } from './score.ts';
 import { errorSlices } from './slices.ts';
+import { CHROMIUM as CHROMIUM_TOOL, needs } from '@llm-ir/core/testing';
+
+const browser = needs(CHROMIUM_TOOL);
 
 const TRAIN = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/train.json', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -53,7 +56,7 @@ describe('report.html', () => {
     expect(html).toContain('Error slices');
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('renders in headless Chromium with every chart drawn and no console errors', async () => {
+  it.skipIf(browser.skip)(`renders in headless Chromium with every chart drawn and no console errors${browser.note}`, async () => {
     const file = await buildReport();
     const browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -11,6 +11,9 @@ import { compareRuns, mcnemar } from './compare.ts';
 import { estimateEffects } from './effects.ts';
 import { binomialTwoSidedHalf, chiSquareSf } from './internal/stats.ts';
 import { alignPredictions, scoreChallenge, type GoldRow, type PredictedRow } from './score.ts';
+import { needs, SKLEARN } from '@llm-ir/core/testing';
+
+const sk = needs(SKLEARN);
 
 const TRAIN = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/train.json', import.meta.url));
 let gold: GoldRow[];
@@ -27,7 +30,7 @@ beforeAll(async () => {
 });
 
 describe('scoreChallenge on the official rows', () => {
-  it('gives 1 for perfect predictions and matches scikit-learn on noisy ones', () => {
+  it.skipIf(sk.skip)(`gives 1 for perfect predictions and matches scikit-learn on noisy ones${sk.note}`, () => {
     const perfect = scoreChallenge(gold, gold, { resamples: 0 });
     expect(perfect.average).toBe(1);
     expect(perfect.scene.n).toBe(560);

@@ -1,4 +1,4 @@
-import { LlmIrError, type Task } from '@llm-ir/core';
+import { LlmIrError, labelSetOf, type Task } from '@llm-ir/core';
 import { bootstrap, MISSING_PREDICTION, percentileInterval, scoredLabels } from './bootstrap.ts';
 import { classificationReport, precisionRecallF1, type ClassificationReport } from './metrics.ts';
 
@@ -56,6 +56,10 @@ export interface ChallengeScore {
   missing: string[];
   /** Predicted ids not in the gold (ignored). */
   unknown: string[];
+  /** Predicted ids that are gold ids once surrounding whitespace is removed (not matched: fix the file). */
+  paddedIds: string[];
+  /** Predictions whose label is not in their row's task label set (scored as wrong). */
+  offLabelSet: Array<{ id: string; label: string }>;
   /** Full per-class reports. */
   reports: { scene: ClassificationReport; intent: ClassificationReport; pooled: ClassificationReport };
 }
@@ -77,7 +81,7 @@ export { MISSING_PREDICTION } from './bootstrap.ts';
  *
  * @throws {LlmIrError} `duplicate-id` when a prediction id repeats.
  */
-export function alignPredictions(gold: readonly GoldRow[], predictions: readonly PredictedRow[]): { predicted: string[]; missing: string[]; unknown: string[] } {
+export function alignPredictions(gold: readonly GoldRow[], predictions: readonly PredictedRow[]): { predicted: string[]; missing: string[]; unknown: string[]; paddedIds: string[] } {
   const byId = new Map<string, string>();
   for (const p of predictions) {
     if (byId.has(p.id)) throw new LlmIrError({ code: 'duplicate-id', message: `prediction id ${JSON.stringify(p.id)} appears more than once`, id: p.id });
@@ -94,7 +98,8 @@ export function alignPredictions(gold: readonly GoldRow[], predictions: readonly
     return p;
   });
   const unknown = predictions.filter((p) => !goldIds.has(p.id)).map((p) => p.id);
-  return { predicted, missing, unknown };
+  const paddedIds = unknown.filter((id) => id.trim() !== id && goldIds.has(id.trim()));
+  return { predicted, missing, unknown, paddedIds };
 }
 
 function taskScore(report: ClassificationReport, part: { gold: string[]; pred: string[] }, ci: [number, number] | null): TaskScore {
@@ -120,7 +125,8 @@ function taskScore(report: ClassificationReport, part: { gold: string[]; pred: s
  * multiply by 100 for the paper's numbers) and the pooled weighted F1 over all rows, plus macro /
  * micro F1, weighted precision and recall, accuracy, and seeded bootstrap percentile intervals.
  * Missing predictions count as wrong and are listed; predictions for unknown ids are listed and
- * ignored. Label sets per task are the union of gold and predicted labels (scikit-learn's rule).
+ * ignored (`paddedIds` lists those that differ from a gold id by whitespace only); labels outside
+ * the task's label set count as wrong and are listed in `offLabelSet`. Label sets per task are the union of gold and predicted labels (scikit-learn's rule).
  *
  * @throws {LlmIrError} `duplicate-id` when a prediction id repeats.
  * @example
@@ -130,7 +136,8 @@ function taskScore(report: ClassificationReport, part: { gold: string[]; pred: s
  * ```
  */
 export function scoreChallenge(gold: readonly GoldRow[], predictions: readonly PredictedRow[], options: ScoreOptions = {}): ChallengeScore {
-  const { predicted, missing, unknown } = alignPredictions(gold, predictions);
+  const { predicted, missing, unknown, paddedIds } = alignPredictions(gold, predictions);
+  const offLabelSet = gold.flatMap((g, i) => (predicted[i] !== MISSING_PREDICTION && !labelSetOf(g.task).has(predicted[i]!) ? [{ id: g.id, label: predicted[i]! }] : []));
   const resamples = options.resamples ?? 1000;
   const confidence = options.confidence ?? 0.95;
   const byTask = (task: Task | 'pooled') => {
@@ -164,6 +171,8 @@ export function scoreChallenge(gold: readonly GoldRow[], predictions: readonly P
     pooled: taskScore(reports.pooled, parts.pooled, ci.pooled),
     missing,
     unknown,
+    paddedIds,
+    offLabelSet,
     reports,
   };
 }

@@ -5,6 +5,7 @@ import { createEngine } from './engines/index.ts';
 import { parseTesseractTsv } from './engines/tesseract-cli.ts';
 import { createOcrPool } from './pool.ts';
 import type { OcrEngineName } from './types.ts';
+import { needs, TESSERACT } from '@llm-ir/core/testing';
 
 const IMAGES = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/images/', import.meta.url));
 
@@ -28,7 +29,8 @@ const SCREENSHOTS = [
 const squash = (s: string) => s.replace(/\s+/g, '');
 
 describe.each(['paddle', 'tesseract', 'tesseract-cli'] as OcrEngineName[])('engine %s on real screenshots', (name) => {
-  it('finds the Chinese text a person reads, with boxes in [0, 1] and confidences', async () => {
+  const system = name === 'tesseract-cli' ? needs(TESSERACT) : { skip: false, note: '' };
+  it.skipIf(system.skip)(`finds the Chinese text a person reads, with boxes in [0, 1] and confidences${system.note}`, async () => {
     const engine = await createEngine(name);
     try {
       for (const shot of SCREENSHOTS) {

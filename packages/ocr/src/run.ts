@@ -61,14 +61,18 @@ export async function* ocrImages(images: Iterable<string> | AsyncIterable<string
       const hash = sha256(bytes);
       // the pool's engine id holds every setting that changes the output and the installed versions
       const parts = { stage: 'ocr', version: pool.engineId, inputs: [hash] };
-      if (options.cache) {
-        const hit = await options.cache.get(parts);
-        if (hit) return { ok: true, image: name, sha256: hash, result: { ...(JSON.parse(hit.toString('utf8')) as OcrResult), ms: 0 }, cached: true };
-      }
-      const result = await pool.recognize(bytes, options.signal ? { signal: options.signal } : {});
-      const stored = { ...result, ms: Math.round(result.ms) };
-      if (options.cache) await options.cache.put(parts, JSON.stringify(stored));
-      return { ok: true, image: name, sha256: hash, result: stored, cached: false };
+      const compute = async () => {
+        const result = await pool.recognize(bytes, options.signal ? { signal: options.signal } : {});
+        return { ...result, ms: Math.round(result.ms) };
+      };
+      if (!options.cache) return { ok: true, image: name, sha256: hash, result: await compute(), cached: false };
+      // through the cache's lock: concurrent runs on one cache OCR an image once; a damaged entry is recomputed
+      let computed = false;
+      const stored = await options.cache.getOrComputeJson<OcrResult>(parts, async () => {
+        computed = true;
+        return compute();
+      });
+      return { ok: true, image: name, sha256: hash, result: computed ? stored : { ...stored, ms: 0 }, cached: !computed };
     } catch (error) {
       if (options.signal?.aborted) throw error;
       return { ok: false, image: name, error: toOcrError(error, name) };
@@ -85,6 +89,8 @@ export async function* ocrImages(images: Iterable<string> | AsyncIterable<string
       yield r;
     }
   } finally {
+    // when the loop ends early (cancelled, or the consumer stopped), images still in flight settle unobserved
+    for (const p of window) p.catch(() => {});
     progress.end();
   }
 }

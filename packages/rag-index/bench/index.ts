@@ -36,7 +36,7 @@ try {
       let top1 = 0;
       let top5 = 0;
       for (const s of intent) {
-        const hits = await index.search(s, { mode, k: 5, filter: { task: 'intent' }, excludeRoots: [s.parentId ?? s.id] });
+        const hits = await index.search(s, { mode, k: 5, filter: { task: 'intent' }, excludeLineageOf: s });
         if (hits[0]?.fields['label'] === s.label) top1++;
         if (hits.some((h) => h.fields['label'] === s.label)) top5++;
       }

@@ -50,7 +50,7 @@ export function knnClassifier(options: KnnOptions = {}): Classifier & { index():
       const out: Prediction[] = [];
       for (const s of samples) {
         opts.signal?.throwIfAborted();
-        const hits = await index.search(s, { table: 'exemplars', mode: options.mode ?? 'vector', k, filter: { task: s.task }, excludeRoots: [s.parentId ?? s.id], excludeIds: [s.id] });
+        const hits = await index.search(s, { table: 'exemplars', mode: options.mode ?? 'vector', k, filter: { task: s.task }, excludeLineageOf: s });
         const names = labelSetOf(s.task).names;
         const votes = new Map<string, number>(names.map((n) => [n, 0]));
         let total = 0;

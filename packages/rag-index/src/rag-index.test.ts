@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSamples, stratifiedKFold, type Sample } from '@llm-ir/core';
-import { countPlaceholders, parseChallengeRow, writeChallengeRow, DIALOGUE_START, DIALOGUE_END } from '@llm-ir/core/challenge';
+import { countPlaceholders, lineageRoots, parseChallengeRow, writeChallengeRow, DIALOGUE_START, DIALOGUE_END } from '@llm-ir/core/challenge';
 import { openArtifactCache } from '@llm-ir/core/run';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHashingEmbedder, createTransformersEmbedder, deserializeHashingEmbedder, fitHashingEmbedder, serializeHashingEmbedder, withEmbeddingCache } from './embedders.ts';
@@ -92,9 +92,17 @@ describe('no leakage', () => {
     const test = samples.filter((_, i) => folds[i] === 0);
     const copies = train.slice(0, 60).map((s) => ({ ...s, id: `${s.id}#aug0`, parentId: s.id }));
     await db.upsertExemplars([...train, ...copies]);
-    for (const s of [...train.slice(0, 60), ...copies.slice(0, 20)]) {
+    // variants of variants, added later: their lineage root is found through the rows stored before
+    const grandchildren = copies.slice(0, 20).map((s) => ({ ...s, id: `${s.id}#aug0`, parentId: s.id }));
+    await db.upsertExemplars(grandchildren);
+    const everyRow = [...train, ...copies, ...grandchildren];
+    const roots = lineageRoots(everyRow);
+    const rootOf = new Map(everyRow.map((s, i) => [s.id, roots[i]!]));
+    for (const s of [...train.slice(0, 60), ...copies.slice(0, 20), ...grandchildren]) {
       const ctx = await retrieveContext(db, s, { k: 5, knowledgeK: 0, mode: 'hybrid' });
-      const root = s.parentId ?? s.id;
+      const root = rootOf.get(s.id)!;
+      // the same text as the query: they would be the first hits if the lineage leaked
+      expect(ctx.exemplars.length).toBeGreaterThan(0);
       for (const e of ctx.exemplars) {
         expect(e.id).not.toBe(s.id);
         expect(e.id === root || e.id.startsWith(`${root}#`)).toBe(false);

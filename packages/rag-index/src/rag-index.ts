@@ -1,6 +1,7 @@
 import { connect, Index, rerankers, type Connection, type Table } from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Schema, Utf8 } from 'apache-arrow';
 import { LlmIrError, type ProgressCallback, type Sample, type Task } from '@llm-ir/core';
+import { lineageRoots } from '@llm-ir/core/challenge';
 import { startProgress } from '@llm-ir/core/run';
 import { embedAll, type Embedder } from './embedders.ts';
 import { ocrText, dialogueText, queryText, segmentWords } from './text.ts';
@@ -65,6 +66,12 @@ export interface SearchOptions {
   filter?: { task?: Task; label?: string; source?: string; productType?: string };
   /** Lineage roots whose rows must not be returned (a training row's own lineage). */
   excludeRoots?: readonly string[];
+  /**
+   * A training row whose whole lineage (itself, its ancestors' root, every variant of that root) must
+   * not be returned: its root is looked up through the stored parents, so chains of variants are
+   * followed (`parentId` alone names only the nearest ancestor).
+   */
+  excludeLineageOf?: Pick<Sample, 'id' | 'parentId'>;
   /** Ids that must not be returned. */
   excludeIds?: readonly string[];
   /** Extra SQL predicate, ANDed with the filters. */
@@ -203,6 +210,20 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
     return rows.length;
   }
 
+  /** Stored lineage roots of exemplar ids (ids not in the table are left out). */
+  async function storedRoots(ids: readonly string[]): Promise<Map<string, string>> {
+    const t = ids.length ? await open('exemplars', false) : undefined;
+    if (!t) return new Map();
+    const rows = (await t.query().where(`id IN (${ids.map(sqlString).join(', ')})`).select(['id', 'root']).toArray()) as Array<{ id: string; root: string }>;
+    return new Map(rows.map((r) => [String(r.id), String(r.root)]));
+  }
+
+  /** The lineage root of a row: stored for it or its parent, else its parent (or itself). */
+  async function rootOf(row: Pick<Sample, 'id' | 'parentId'>): Promise<string> {
+    const stored = await storedRoots(row.parentId ? [row.id, row.parentId] : [row.id]);
+    return (row.parentId ? stored.get(row.parentId) : undefined) ?? stored.get(row.id) ?? row.parentId ?? row.id;
+  }
+
   function predicate(o: SearchOptions, table: TableName): string | undefined {
     const parts: string[] = [];
     if (o.filter?.task && table === 'exemplars') parts.push(`task = ${sqlString(o.filter.task)}`);
@@ -223,8 +244,10 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
     return { id: String(id), text: String(text), table, score, fields };
   }
 
-  async function* run(query: string | Sample, o: SearchOptions = {}): AsyncGenerator<SearchHit> {
-    const table = o.table ?? 'exemplars';
+  async function* run(query: string | Sample, options: SearchOptions = {}): AsyncGenerator<SearchHit> {
+    const table = options.table ?? 'exemplars';
+    const own = options.excludeLineageOf;
+    const o = own && table === 'exemplars' ? { ...options, excludeRoots: [...(options.excludeRoots ?? []), await rootOf(own)], excludeIds: [...(options.excludeIds ?? []), own.id] } : options;
     const current = await open(table, false);
     if (!current) return;
     // a past version is checked out on a table of its own, closed when the stream ends (or is left)
@@ -276,12 +299,16 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
     async upsertExemplars(samples, opts = {}) {
       const unlabelled = samples.find((s) => s.label === undefined);
       if (unlabelled) throw new LlmIrError({ code: 'invalid-row', message: 'exemplars need labels (test rows never enter the index)', id: unlabelled.id });
+      // roots follow chains of variants, within this batch (core's lineageRoots) and into rows stored before
+      const batchRoots = lineageRoots(samples);
+      const inBatch = new Set(samples.map((s) => s.id));
+      const earlier = await storedRoots([...new Set(batchRoots.filter((r) => !inBatch.has(r)))]);
       return upsert(
         'exemplars',
-        samples.map((s) => {
+        samples.map((s, i) => {
           const dialogue = dialogueText(s);
           const ocr = ocrText(s);
-          return { id: s.id, text: dialogue, text_seg: segmentWords(queryText(s)), ocr_text: ocr, task: s.task, label: s.label!, parent_id: s.parentId ?? '', root: s.parentId ?? s.id };
+          return { id: s.id, text: dialogue, text_seg: segmentWords(queryText(s)), ocr_text: ocr, task: s.task, label: s.label!, parent_id: s.parentId ?? '', root: earlier.get(batchRoots[i]!) ?? batchRoots[i]! };
         }),
         samples.map((s) => queryText(s)),
         opts,

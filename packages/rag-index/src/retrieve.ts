@@ -44,14 +44,13 @@ export async function retrieveContext(index: RagIndex, sample: Sample, options: 
   const k = options.k ?? 3;
   const diversity = options.diversity ?? 0.5;
   const mode = options.mode ?? 'hybrid';
-  const root = sample.parentId ?? sample.id;
   const exclude = options.excludeOwnLineage ?? true;
   const candidates = await index.search(sample, {
     table: 'exemplars',
     mode,
     k: options.candidates ?? 4 * k,
     filter: { task: sample.task },
-    ...(exclude ? { excludeRoots: [root], excludeIds: [sample.id] } : {}),
+    ...(exclude ? { excludeLineageOf: sample } : {}),
   });
   const chosen: SearchHit[] = [];
   const pool = [...candidates];

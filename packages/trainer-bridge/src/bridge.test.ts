@@ -6,7 +6,13 @@ import { parse } from 'yaml';
 import { labelSetOf, type Sample } from '@llm-ir/core';
 import { startFakeOpenAI } from '@llm-ir/distill/testing';
 import { scoreChallenge, table1 } from '@llm-ir/eval';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// tests that put the fake tools first on PATH give it back
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 import { armFactors, loadArm, PAPER_ARMS, parseArm } from './arm.ts';
 import { prepareTraining, runTraining, TrainingRunError } from './bridge.ts';
 import { localExecutor, mapSlurmState, slurmExecutor, sshExecutor } from './executors.ts';
@@ -62,8 +68,8 @@ describe('fake-driven end to end', () => {
   async function fakeEnv() {
     const dir = await mkdtemp(join(tmpdir(), 'llm-ir-e2e-'));
     const tools = await installFakeTools(dir);
-    process.env['PATH'] = tools.env['PATH'];
-    process.env['FAKE_SLURM_DIR'] = tools.env['FAKE_SLURM_DIR'];
+    vi.stubEnv('PATH', tools.env['PATH']);
+    vi.stubEnv('FAKE_SLURM_DIR', tools.env['FAKE_SLURM_DIR']);
     return dir;
   }
 
@@ -135,7 +141,8 @@ describe('fake-driven end to end', () => {
     prepared.env['FAKE_LMF_STEP_MS'] = '200';
     const ex = localExecutor();
     const handle = await ex.submit({ runDir: prepared.runDir, command: prepared.command, env: prepared.env, gpus: prepared.gpus, ...(prepared.saveSignal ? { saveSignal: prepared.saveSignal } : {}) });
-    await new Promise((r) => setTimeout(r, 800));
+    // the trainer has its signal handlers once it prints the training banner (fake-llamafactory.mjs)
+    for (let i = 0; i < 300 && !(await ex.logs(handle)).includes('***** Running training *****'); i++) await new Promise((r) => setTimeout(r, 100));
     expect((await ex.status(handle)).state).toBe('running');
     await ex.cancel(handle, { graceMs: 10_000 });
     expect((await ex.status(handle)).state).toBe('cancelled');
@@ -161,7 +168,12 @@ describe('fake-driven end to end', () => {
     const prepared = await prepareTraining({ backend: 'llamafactory', arm: PAPER_ARMS.baseline, samples: rows, imagesDir: IMAGES, runDir: join(dir, 'serve') });
     const { checkpoints } = await runTraining(prepared, localExecutor(), { pollMs: 100 });
     const loras = checkpoints.slice(-2).map((c) => ({ name: `epoch-${c.epoch}`, path: c.path }));
-    const port = 18_000 + Math.floor(Math.random() * 2000);
+    const port = await new Promise<number>((ok) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => ok(p));
+      });
+    });
     const baseURL = `http://127.0.0.1:${port}/v1`;
     const server = await startServer(vllmServeCommand({ model: PAPER_ARMS.baseline.model, loras, loraRank: 8, maxImages: 4, port }), { baseURL, timeoutMs: 30_000 });
     try {

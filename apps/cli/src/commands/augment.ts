@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseShard, writeJsonl } from '@llm-ir/core/io';
@@ -7,6 +7,7 @@ import { augmentDataset, contactSheet, type ImagePolicy, type LabelTargets, type
 import { DEFAULT_IMAGE_OPS, IMAGE_OPS, TEXT_OPS, type ImageOpName } from '@llm-ir/augmentation/ops';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
+import { intFlag, numberFlag } from '../flags.ts';
 
 function list<T extends string>(allowed: readonly T[], what: string) {
   return (value: string): T[] => {
@@ -32,21 +33,21 @@ export function augmentCommand(io: CliIo): Command {
     .requiredOption('--in <file>', 'challenge JSON (or JSONL of rows / samples)')
     .requiredOption('--images <dir>', 'folder of the images')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--factor <n>', 'every row gets n - 1 variants (default 2)')
+    .option('--factor <n>', 'every row gets n - 1 variants (default 2)', intFlag('--factor', { min: 1 }))
     .option('--balance <to>', 'raise every label to the median or max count of its task, or to a number')
     .option('--scores <file>', 'JSON {label: score in [0,1]} from a previous eval: low scores get more rows')
-    .option('--max-factor <n>', 'with --scores: rows for a label scoring 0 (default 3)', '3')
+    .option('--max-factor <n>', 'with --scores: rows for a label scoring 0 (default 3)', intFlag('--max-factor', { min: 1 }), '3')
     .option('--ops <list>', `image ops drawn by RandAugment (${IMAGE_OPS.join(', ')}; none)`, list(IMAGE_OPS, 'image op'))
-    .option('--n <n>', 'image ops per variant', '2')
-    .option('--m <m>', 'magnitude 0-10', '5')
+    .option('--n <n>', 'image ops per variant', intFlag('--n', { min: 0 }), '2')
+    .option('--m <m>', 'magnitude 0-10', numberFlag('--m', { min: 0, max: 10 }), '5')
     .option('--text-ops <list>', `text ops (${TEXT_OPS.join(', ')}; none)`, list(TEXT_OPS, 'text op'))
-    .option('--text-rate <r>', 'rate of the text ops', '0.15')
-    .option('--reorder-turns <p>', 'probability of reordering earlier exchanges', '0.3')
+    .option('--text-rate <r>', 'rate of the text ops', numberFlag('--text-rate', { min: 0, max: 1 }), '0.15')
+    .option('--reorder-turns <p>', 'probability of reordering earlier exchanges', numberFlag('--reorder-turns', { min: 0, max: 1 }), '0.3')
     .option('--seed <seed>', 'seed (same seed: byte-identical output)', '0')
     .option('--cache <dir>', 'artifact cache folder', '.llm-ir-cache')
     .option('--no-cache', 'do not use the cache')
     .option('--shard <i/n>', 'only shard i of n of the new rows (writes train.shard-i-of-n.json)')
-    .option('--concurrency <n>', 'variants made at once', '4')
+    .option('--concurrency <n>', 'variants made at once', intFlag('--concurrency', { min: 1 }), '4')
     .action(async (flags: {
       in: string; images: string; out: string; factor?: string; balance?: string; scores?: string; maxFactor: string;
       ops?: ImageOpName[]; n: string; m: string; textOps?: Array<TextOp['op']>; textRate: string; reorderTurns: string;
@@ -67,17 +68,19 @@ export function augmentCommand(io: CliIo): Command {
         ...(text ? { text: text.length ? text : false } : {}),
         reorderTurns: Number(flags.reorderTurns),
         seed: /^\d+$/.test(flags.seed) ? Number(flags.seed) : flags.seed,
-        ...(flags.cache === false ? {} : { cache: openArtifactCache({ dir: resolve(flags.cache) }) }),
+        ...(flags.cache === false ? {} : { cache: openArtifactCache({ dir: resolve(flags.cache), onCorrupt: (e) => io.stderr(`warning: ${e.message}\n`) }) }),
         ...(flags.shard ? { shard: parseShard(flags.shard) } : {}),
         concurrency: Number(flags.concurrency),
         onProgress: terminalProgress({ enabled: io.progress }),
       });
       io.stdout(`${result.samples.length} rows (${result.created} new) written to ${result.file}\n`);
       for (const [key, v] of Object.entries(result.perLabel)) if (v.after !== v.before) io.stdout(`  ${key}: ${v.before} -> ${v.after}\n`);
+      const skippedFile = `${result.file}.skipped.jsonl`;
+      await rm(skippedFile, { force: true }); // never an earlier run's
       if (result.skipped.length) {
-        const file = `${result.file}.skipped.jsonl`;
+        const file = skippedFile;
         await writeJsonl(file, result.skipped);
-        io.stderr(`${result.skipped.length} variant(s) skipped (reasons in ${file}):\n`);
+        io.stderr(`${result.skipped.length} row(s) or variant(s) skipped (reasons in ${file}):\n`);
         for (const s of result.skipped.slice(0, 20)) io.stderr(`  ${s.id}: ${s.reason} [${s.code}]\n`);
       }
       if (result.skipped.length || errors.length) throw new CliExit(EXIT.partial);
@@ -88,10 +91,10 @@ export function augmentCommand(io: CliIo): Command {
     .description('contact sheet: an image and its variants in a grid, captioned with the ops applied (PNG)')
     .requiredOption('--image <file>', 'source image')
     .requiredOption('--out <file>', 'PNG to write')
-    .option('--variants <n>', 'variants to show', '11')
+    .option('--variants <n>', 'variants to show', intFlag('--variants', { min: 1 }), '11')
     .option('--ops <list>', 'image ops to draw from', list(IMAGE_OPS, 'image op'))
-    .option('--n <n>', 'ops per variant', '2')
-    .option('--m <m>', 'magnitude 0-10', '5')
+    .option('--n <n>', 'ops per variant', intFlag('--n', { min: 0 }), '2')
+    .option('--m <m>', 'magnitude 0-10', numberFlag('--m', { min: 0, max: 10 }), '5')
     .option('--seed <seed>', 'seed', '0')
     .action(async (flags: { image: string; out: string; variants: string; ops?: ImageOpName[]; n: string; m: string; seed: string }) => {
       const policy = imagePolicy(flags.ops, flags.n, flags.m) || { kind: 'randaugment' as const, n: 0, m: 0 };

@@ -7,6 +7,7 @@ import { writeChallengeFile, writeSamplesJsonl } from '@llm-ir/core/challenge';
 import { type NumberStats } from '@llm-ir/core/run';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
+import { intFlag, numberFlag } from '../flags.ts';
 
 function problemLine(file: string, p: Problem): string {
   const where = p.row === null ? file : `${file} row ${p.row}${p.id ? ` (id ${p.id})` : ''}`;
@@ -104,8 +105,8 @@ export function dataCommand(io: CliIo): Command {
     .description('stratified (task x label), seeded, lineage-aware split into challenge-format files')
     .argument('<file>', 'challenge JSON array or JSONL')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--test-fraction <p>', 'fraction of rows in test.json', '0.2')
-    .option('--k <k>', 'write k folds (fold-<i>/train.json, fold-<i>/test.json) instead of one split')
+    .option('--test-fraction <p>', 'fraction of rows in test.json', numberFlag('--test-fraction', { above: 0, max: 1 }), '0.2')
+    .option('--k <k>', 'write k folds (fold-<i>/train.json, fold-<i>/test.json) instead of one split', intFlag('--k', { min: 1 }))
     .option('--seed <seed>', 'seed of the shuffle', '0')
     .action(async (file: string, opts: { out: string; testFraction: string; k?: string; seed: string }) => {
       const { samples, errors } = await loadOrReport(file, io);

@@ -7,9 +7,10 @@ import { ecommerceLexicon } from '@llm-ir/augmentation';
 import { createStudent, ensembleTeacher, fileTeacher, loadStudent, openaiTeacher, pseudoLabel, type Teacher } from '@llm-ir/distill';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
+import { intFlag, numberFlag } from '../flags.ts';
 
 /** Parses `openai:<baseURL>#<model>`, `file:<path>` or `ensemble:<a>,<b>`. */
-function parseTeacher(spec: string, opts: { images: string; concurrency: number; journal: string }): Teacher {
+function parseTeacher(spec: string, opts: { images: string; concurrency: number; journal: string; onNotice?: (line: string) => void }): Teacher {
   if (spec.startsWith('ensemble:')) {
     const parts = spec.slice('ensemble:'.length).split(',');
     return ensembleTeacher(parts.map((p, i) => parseTeacher(p, { ...opts, journal: `${opts.journal}.${i}` })));
@@ -19,7 +20,7 @@ function parseTeacher(spec: string, opts: { images: string; concurrency: number;
     const rest = spec.slice('openai:'.length);
     const hash = rest.lastIndexOf('#');
     if (hash === -1) throw new LlmIrError({ code: 'config-invalid', message: 'openai teacher needs openai:<baseURL>#<model>' });
-    return openaiTeacher({ baseURL: rest.slice(0, hash), model: rest.slice(hash + 1), imagesDir: opts.images, concurrency: opts.concurrency, journal: opts.journal });
+    return openaiTeacher({ baseURL: rest.slice(0, hash), model: rest.slice(hash + 1), imagesDir: opts.images, concurrency: opts.concurrency, journal: opts.journal, ...(opts.onNotice ? { onNotice: opts.onNotice } : {}) });
   }
   throw new LlmIrError({ code: 'config-invalid', message: `unknown teacher ${JSON.stringify(spec)} (openai:<url>#<model>, file:<path>, ensemble:<a>,<b>)` });
 }
@@ -35,15 +36,17 @@ export function distillCommand(io: CliIo): Command {
     .requiredOption('--in <file>', 'challenge JSON or JSONL of rows')
     .requiredOption('--images <dir>', 'folder of the images')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--concurrency <n>', 'requests at once', '8')
-    .option('--min-confidence <p>', 'keep rows whose top probability is at least p', '0.5')
-    .option('--min-agreement <p>', 'ensemble: share of teachers that must agree', '0')
-    .option('--per-class-cap <n>', 'rows kept per class at most')
+    .option('--concurrency <n>', 'requests at once', intFlag('--concurrency', { min: 1 }), '8')
+    .option('--min-confidence <p>', 'keep rows whose top probability is at least p', numberFlag('--min-confidence', { min: 0, max: 1 }), '0.5')
+    .option('--min-agreement <p>', 'ensemble: share of teachers that must agree', numberFlag('--min-agreement', { min: 0, max: 1 }), '0')
+    .option('--per-class-cap <n>', 'rows kept per class at most', intFlag('--per-class-cap', { min: 1 }))
     .action(async (flags: { teacher: string; in: string; images: string; out: string; concurrency: string; minConfidence: string; minAgreement: string; perClassCap?: string }) => {
       const { samples, errors } = await loadOrReport(flags.in, io);
-      const teacher = parseTeacher(flags.teacher, { images: flags.images, concurrency: Number(flags.concurrency), journal: join(flags.out, 'journal.jsonl') });
+      const teacher = parseTeacher(flags.teacher, { images: flags.images, concurrency: Number(flags.concurrency), journal: join(flags.out, 'journal.jsonl'), onNotice: (line) => io.stderr(`${line}\n`) });
       const unlabelled = samples.map(({ label: _l, ...s }) => s);
+      const failures: Array<{ id: string; code: string; status?: number; message: string }> = [];
       const result = await pseudoLabel(unlabelled, teacher, {
+        onError: (id, e) => failures.push({ id, code: e.code, ...((e as { status?: number }).status ? { status: (e as { status?: number }).status } : {}), message: e.message }),
         minConfidence: Number(flags.minConfidence),
         minAgreement: Number(flags.minAgreement),
         ...(flags.perClassCap ? { perClassCap: Number(flags.perClassCap) } : {}),
@@ -53,7 +56,16 @@ export function distillCommand(io: CliIo): Command {
       await writeChallengeFile(join(flags.out, 'train.json'), result.rows);
       await writeJsonl(join(flags.out, 'soft.jsonl'), result.soft);
       await writeFileAtomic(join(flags.out, 'report.json'), `${JSON.stringify(result.report, null, 2)}\n`);
+      // every row the teacher could not label, with why: errors.jsonl (this run's only)
+      const errorsFile = join(flags.out, 'errors.jsonl');
+      failures.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      await writeJsonl(errorsFile, failures);
       io.stdout(`${result.rows.length} of ${samples.length} rows kept (${teacher.id}); soft labels for ${result.soft.length}; ${failed} could not be labelled\n`);
+      if (failures.length) {
+        const byCode = new Map<string, number>();
+        for (const f of failures) byCode.set(`${f.code}${f.status ? ` (HTTP ${f.status})` : ''}`, (byCode.get(`${f.code}${f.status ? ` (HTTP ${f.status})` : ''}`) ?? 0) + 1);
+        io.stderr(`${failures.length} row(s) not labelled: ${[...byCode].map(([k, n]) => `${n} ${k}`).join(', ')}; each with its reason in ${errorsFile} (first: ${failures[0]!.id}: ${failures[0]!.message.slice(0, 200)})\n`);
+      }
       if (failed > 0 || errors.length) throw new CliExit(EXIT.partial);
     });
 
@@ -64,16 +76,21 @@ export function distillCommand(io: CliIo): Command {
     .option('--images <dir>', 'folder of the images (image statistics)')
     .option('--soft <file>', 'soft labels JSONL ({id, probs}) from `distill label`')
     .requiredOption('--out <file>', 'student model JSON to write')
-    .option('--alpha <a>', 'weight of gold CE vs teacher KL for rows with both', '0.5')
-    .option('--temperature <t>', 'distillation temperature', '2')
-    .option('--c <c>', 'inverse L2 strength', '10')
+    .option('--alpha <a>', 'weight of gold CE vs teacher KL for rows with both', numberFlag('--alpha', { min: 0, max: 1 }), '0.5')
+    .option('--temperature <t>', 'distillation temperature', numberFlag('--temperature', { above: 0 }), '2')
+    .option('--c <c>', 'inverse L2 strength', numberFlag('--c', { above: 0 }), '10')
     .option('--no-lexicon', 'without the e-commerce lexicon features')
     .action(async (flags: { train: string; images?: string; soft?: string; out: string; alpha: string; temperature: string; c: string; lexicon: boolean }) => {
-      const { samples, errors } = await loadOrReport(flags.train, io);
+      const { samples, errors } = await loadOrReport(flags.train, io, { labels: true });
       const soft = new Map<string, Record<string, number>>();
+      let badImages = 0;
+      const onImageError = (e: LlmIrError) => {
+        badImages++;
+        io.stderr(`${e.message} [${e.code}] (image statistics left at the training mean)\n`);
+      };
       if (flags.soft) for await (const r of readJsonl<{ id: string; probs: Record<string, number> }>(flags.soft)) if (r.ok) soft.set(r.value.id, r.value.probs);
       const student = createStudent({
-        features: { ...(flags.images ? { imagesDir: flags.images } : {}), ...(flags.lexicon ? { lexicon: ecommerceLexicon() } : {}) },
+        features: { ...(flags.images ? { imagesDir: flags.images, onImageError } : {}), ...(flags.lexicon ? { lexicon: ecommerceLexicon() } : {}) },
         alpha: Number(flags.alpha),
         temperature: Number(flags.temperature),
         C: Number(flags.c),
@@ -83,7 +100,10 @@ export function distillCommand(io: CliIo): Command {
       await student.save(flags.out);
       const d = student.describe();
       io.stdout(`student trained in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${Object.entries(d).map(([t, v]) => `${t} ${v.features} features, ${v.iterations} iterations`).join('; ')} -> ${flags.out}\n`);
-      if (errors.length) throw new CliExit(EXIT.partial);
+      if (errors.length || badImages) {
+        io.stderr(`${errors.length} bad row(s) skipped, ${badImages} image(s) unreadable\n`);
+        throw new CliExit(EXIT.partial);
+      }
     });
 
   distill

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { compareRuns, errorSlices, estimateEffects, loadGold, loadPredictions, readRunResults, scoreChallenge, table1, table2, tableToMarkdown, writeReport, type ChallengeScore, type FactorialRun, type TaskScore } from '@llm-ir/eval';
 import { existsSync } from 'node:fs';
 import type { CliIo } from '../context.ts';
+import { intFlag } from '../flags.ts';
 
 /** JSON numbers: NaN (a task with no rows) becomes null. */
 function jsonNumber(x: number): number | null {
@@ -32,6 +33,8 @@ function scoreJson(s: ChallengeScore) {
     pooled: taskJson(s.pooled),
     missing: s.missing,
     unknown: s.unknown,
+    paddedIds: s.paddedIds,
+    offLabelSet: s.offLabelSet,
   };
 }
 
@@ -51,6 +54,16 @@ function scoreText(s: ChallengeScore): string {
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+/** What a person should hear about a predictions file before trusting its score (counts and examples). */
+function predictionWarnings(s: ChallengeScore, file: string): string[] {
+  const eg = (xs: readonly string[]) => xs.slice(0, 3).map((x) => JSON.stringify(x)).join(', ') + (xs.length > 3 ? ', ...' : '');
+  return [
+    ...(s.offLabelSet.length ? [`${file}: ${s.offLabelSet.length} prediction(s) with a label outside their task's label set, scored as wrong (e.g. ${eg(s.offLabelSet.map((x) => x.label))})`] : []),
+    ...(s.paddedIds.length ? [`${file}: ${s.paddedIds.length} id(s) match a gold id only without their surrounding whitespace, so they are not matched: their rows count as missing (e.g. ${eg(s.paddedIds)})`] : []),
+    ...(s.missing.length ? [`${file}: ${s.missing.length} gold row(s) have no prediction, scored as wrong`] : []),
+  ];
 }
 
 /**
@@ -75,13 +88,14 @@ export function evalCommands(io: CliIo): Command[] {
     .requiredOption('--gold <file>', 'challenge JSON (or JSONL) with gold labels; images are not needed')
     .requiredOption('--pred <file>', 'submission.csv (id,predict) or predictions.jsonl')
     .option('--json', 'print exactly one JSON object', false)
-    .option('--resamples <n>', 'bootstrap resamples for the intervals (0: none)', '1000')
+    .option('--resamples <n>', 'bootstrap resamples for the intervals (0: none)', intFlag('--resamples', { min: 0 }), '1000')
     .option('--seed <seed>', 'bootstrap seed', '0')
     .option('--report <file>', 'also write a self-contained HTML report (per class, confusion, error slices)')
     .action(async (opts: { gold: string; pred: string; json: boolean; resamples: string; seed: string; report?: string }) => {
       const { gold, samples } = await loadGold(opts.gold);
       const predictions = await loadPredictions(opts.pred);
       const score = scoreChallenge(gold, predictions, { resamples: Number(opts.resamples), seed: opts.seed });
+      for (const line of predictionWarnings(score, opts.pred)) io.stderr(`warning: ${line}\n`);
       if (opts.json) io.stdout(`${JSON.stringify(scoreJson(score))}\n`);
       else io.stdout(`${scoreText(score)}\n`);
       if (opts.report) {
@@ -95,7 +109,7 @@ export function evalCommands(io: CliIo): Command[] {
     .requiredOption('--gold <file>', 'challenge JSON with gold labels')
     .requiredOption('--a <file>', 'first predictions (csv or jsonl)')
     .requiredOption('--b <file>', 'second predictions (csv or jsonl)')
-    .option('--resamples <n>', 'bootstrap resamples', '2000')
+    .option('--resamples <n>', 'bootstrap resamples', intFlag('--resamples', { min: 0 }), '2000')
     .option('--seed <seed>', 'bootstrap seed', '0')
     .option('--json', 'print one JSON object', false)
     .action(async (opts: { gold: string; a: string; b: string; resamples: string; seed: string; json: boolean }) => {
@@ -121,7 +135,7 @@ export function evalCommands(io: CliIo): Command[] {
     .option('--baseline <arm>', 'baseline configuration for Table 2', 'baseline')
     .option('--gold <file>', 'gold file: enables component effects from runs with factors and predictions.jsonl')
     .option('--effects-runs <dir...>', 'estimate effects from these run folders only (e.g. a factorial grid) instead of all')
-    .option('--resamples <n>', 'bootstrap resamples for effect intervals', '1000')
+    .option('--resamples <n>', 'bootstrap resamples for effect intervals', intFlag('--resamples', { min: 0 }), '1000')
     .action(async (dirs: string[], opts: { out: string; baseline: string; gold?: string; resamples: string; effectsRuns?: string[] }) => {
       const runs = await readRunResults(dirs);
       let effects;

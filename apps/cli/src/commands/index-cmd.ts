@@ -7,8 +7,9 @@ import { readJsonl } from '@llm-ir/core/io';
 import { createTransformersEmbedder, fitHashingEmbedder, knowledgeFromAgentReplies, knowledgeFromLabels, knowledgeFromTitles, openRagIndex, type Embedder, type KnowledgeItem } from '@llm-ir/rag-index';
 import { queryText } from '@llm-ir/rag-index/text';
 import { deserializeHashingEmbedder, serializeHashingEmbedder } from '@llm-ir/rag-index/embedders';
-import { loadOrReport, type CliIo } from '../context.ts';
+import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
+import { intFlag } from '../flags.ts';
 
 const EMBEDDER_FILE = 'embedder.json';
 
@@ -53,9 +54,11 @@ export function indexCommand(io: CliIo): Command {
     .addOption(new Option('--fts <mode>', 'Chinese full-text search').choices(['jieba', 'ngram']).default('jieba'))
     .action(async (flags: { db: string; exemplars?: string; knowledge?: string[]; agentReplies: boolean; labelDescriptions: boolean; embedder: string; localModels?: string; offline: boolean; fts: 'jieba' | 'ngram' }) => {
       let exemplars: Sample[] = [];
+      let bad = 0;
       if (flags.exemplars) {
-        const loaded = await loadOrReport(flags.exemplars, io);
+        const loaded = await loadOrReport(flags.exemplars, io, { labels: true });
         exemplars = loaded.samples.filter((s) => s.label !== undefined);
+        bad = loaded.errors.length;
       }
       const knowledge: KnowledgeItem[] = [];
       for (const f of flags.knowledge ?? []) knowledge.push(...(await readKnowledgeFile(f)));
@@ -85,6 +88,10 @@ export function indexCommand(io: CliIo): Command {
       } finally {
         await db.close();
       }
+      if (bad) {
+        io.stderr(`${bad} bad row(s) skipped\n`);
+        throw new CliExit(EXIT.partial);
+      }
     });
 
   index
@@ -92,7 +99,7 @@ export function indexCommand(io: CliIo): Command {
     .description('search the index with a (Chinese or English) query')
     .requiredOption('--db <dir>', 'database folder')
     .argument('<query>', 'query text')
-    .option('--k <k>', 'results', '5')
+    .option('--k <k>', 'results', intFlag('--k', { min: 1 }), '5')
     .addOption(new Option('--mode <mode>', 'search mode').choices(['vector', 'fts', 'hybrid']).default('hybrid'))
     .addOption(new Option('--table <table>', 'table').choices(['exemplars', 'knowledge']).default('exemplars'))
     .addOption(new Option('--task <task>', 'only exemplars of this task').choices(['scene', 'intent']))

@@ -7,6 +7,7 @@ import { openArtifactCache } from '@llm-ir/core/run';
 import { createOcrPool, ocrDataset, ocrImages, OCR_ENGINES, type OcrEngineName } from '@llm-ir/ocr';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
+import { intFlag, numberFlag } from '../flags.ts';
 
 interface PoolFlags {
   engine: OcrEngineName;
@@ -32,8 +33,8 @@ export function ocrCommand(io: CliIo): Command {
     .description('OCR image files: text, or one JSON object per image with --json (`llm-ir ocr a.jpg b.png`)')
     .argument('<image...>', 'image files')
     .addOption(engineOption())
-    .option('--workers <n>', 'engines running at once (default: cores)')
-    .option('--upscale <f>', 'upscale factor for small images before OCR')
+    .option('--workers <n>', 'engines running at once (default: cores)', intFlag('--workers', { min: 1 }))
+    .option('--upscale <f>', 'upscale factor for small images before OCR', numberFlag('--upscale', { above: 0 }))
     .option('--json', 'one JSON object per image: {image, ok, engine, ms, width, height, lines | error}', false)
     .action(async (images: string[], flags: PoolFlags & { json: boolean }) => {
       const pool = await createOcrPool(poolOptions(flags));
@@ -66,8 +67,8 @@ export function ocrCommand(io: CliIo): Command {
     .requiredOption('--images <dir>', 'folder of the images')
     .requiredOption('--out <file>', 'samples JSONL to write')
     .addOption(engineOption())
-    .option('--workers <n>', 'engines running at once (default: cores)')
-    .option('--upscale <f>', 'upscale factor for small images before OCR')
+    .option('--workers <n>', 'engines running at once (default: cores)', intFlag('--workers', { min: 1 }))
+    .option('--upscale <f>', 'upscale factor for small images before OCR', numberFlag('--upscale', { above: 0 }))
     .option('--cache <dir>', 'artifact cache folder', '.llm-ir-cache')
     .option('--no-cache', 'do not read or write the cache')
     .option('--shard <i/n>', 'only rows i, i+n, i+2n, ... (0-based), for SLURM array jobs')
@@ -75,7 +76,7 @@ export function ocrCommand(io: CliIo): Command {
     .action(async (flags: PoolFlags & { in: string; images: string; out: string; cache: string | false; shard?: string; errors: string }) => {
       const { samples, errors: bad } = await loadOrReport(flags.in, io);
       const shard = flags.shard ? parseShard(flags.shard) : undefined;
-      const cache = flags.cache === false ? undefined : openArtifactCache({ dir: resolve(flags.cache) });
+      const cache = flags.cache === false ? undefined : openArtifactCache({ dir: resolve(flags.cache), onCorrupt: (e) => io.stderr(`warning: ${e.message}\n`) });
       const pool = await createOcrPool(poolOptions(flags));
       const onProgress: ProgressCallback = terminalProgress({ enabled: io.progress });
       try {

@@ -3,12 +3,13 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { LlmIrError } from '@llm-ir/core';
 import { estimateEffects, loadGold, loadPredictions, readRunResults, table2, tableToMarkdown, writeReport, type FactorialRun } from '@llm-ir/eval';
-import type { CliIo } from '../context.ts';
+import { CliExit, EXIT, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 import { runGpuArm } from '../gpu-pipeline.ts';
 import { armFactors, parseArm, type ArmConfig } from '@llm-ir/trainer-bridge';
 import { cliArm, runArm } from '../pipeline.ts';
 import { executorFor, gpuCountOf, slurmOptionsOf, withExecutorOptions } from './train.ts';
+import { intFlag } from '../flags.ts';
 
 /** The full factorial over the binary switches: OCR (train and infer), augmentation, retrieval, distillation. */
 export function gridArms(): ArmConfig[] {
@@ -42,18 +43,20 @@ export function runCommand(io: CliIo): Command {
     .addOption(new Option('--backend <backend>', 'trainer: the CPU student, or LoRA on GPUs with LLaMA-Factory / ms-swift (arms without rag / distill)').choices(['cpu', 'llamafactory', 'swift']).default('cpu'))
     .option('--endpoint <url>', 'GPU backends: predict with this OpenAI-compatible server instead of starting `vllm serve`')
     .option('--model <name>', 'with --endpoint: the served adapter to predict with')
-    .option('--port <port>', 'GPU backends: port of the `vllm serve` started for prediction', '8000')
-    .option('--seed <seed>', 'seed', '0')
+    .option('--port <port>', 'GPU backends: port of the `vllm serve` started for prediction', intFlag('--port', { min: 1, max: 65535 }), '8000')
+    .option('--seed <seed>', 'seed', intFlag('--seed', { min: 0 }), '0')
     .option('--cache <dir>', 'artifact cache', '.llm-ir-cache')
-    .action(async (flags: { arm: string[]; grid: boolean; train: string; trainImages: string; test: string; testImages: string; out: string; seed: string; cache: string; backend: 'cpu' | 'llamafactory' | 'swift'; executor: string; host?: string; remoteDir?: string; partition?: string; gpus?: string; nodes?: string; time?: string; endpoint?: string; model?: string; port: string }) => {
+    .option('--force', 'replace a run of another configuration in --out (a rerun of the same configuration resumes without it)', false)
+    .action(async (flags: { force: boolean; arm: string[]; grid: boolean; train: string; trainImages: string; test: string; testImages: string; out: string; seed: string; cache: string; backend: 'cpu' | 'llamafactory' | 'swift'; executor: string; host?: string; remoteDir?: string; partition?: string; gpus?: string; nodes?: string; time?: string; endpoint?: string; model?: string; port: string }) => {
       if (flags.grid && flags.backend !== 'cpu') throw new LlmIrError({ code: 'config-invalid', message: '--grid runs on --backend cpu (its switches are the CPU pipeline\'s); run the paper\'s arms on GPUs with --arm' });
       const arms = flags.grid ? gridArms() : await Promise.all(flags.arm.map((a) => cliArm(a)));
       const single = arms.length === 1 && !flags.grid;
       const dirs: string[] = [];
+      let skipped = 0;
       for (const arm of arms) {
         const out = single ? resolve(flags.out) : join(resolve(flags.out), arm.name.replace(/^\+/, 'plus-'));
         const t0 = performance.now();
-        const common = { arm, train: flags.train, trainImages: flags.trainImages, test: flags.test, testImages: flags.testImages, out, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l: string) => io.stderr(`${l}\n`) };
+        const common = { arm, train: flags.train, trainImages: flags.trainImages, test: flags.test, testImages: flags.testImages, out, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l: string) => io.stderr(`${l}\n`), force: flags.force, ...(io.signal ? { signal: io.signal } : {}) };
         const r = flags.backend === 'cpu'
           ? await runArm(common)
           : await runGpuArm({
@@ -67,6 +70,8 @@ export function runCommand(io: CliIo): Command {
               ...gpuCountOf(flags),
             });
         dirs.push(out);
+        skipped += r.errors;
+        if (r.errors) io.stderr(`${arm.name}: ${r.errors} row(s) or image(s) skipped, each with its reason in ${join(out, 'errors.jsonl')}\n`);
         const s = r.summary;
         io.stdout(`${arm.name.padEnd(28)} ${s ? `average ${(100 * s.average).toFixed(2)}  scene ${(100 * s.scene.weightedF1).toFixed(2)}  intent ${(100 * s.intent.weightedF1).toFixed(2)}` : `${r.predictions.length} predictions`}  (${((performance.now() - t0) / 1000).toFixed(1)} s)  ${out}\n`);
       }
@@ -86,5 +91,6 @@ export function runCommand(io: CliIo): Command {
         await writeReport(report, { title: 'llm-ir ablation', subtitle: `${runs.length} arms, ${flags.backend} backend`, runs, baseline: runs[0]!.arm, ...(effects ? { effects } : {}) });
         io.stdout(`\n${tableToMarkdown(table2(runs, { baseline: runs[0]!.arm }))}\nreport: ${report}\n`);
       }
+      if (skipped) throw new CliExit(EXIT.partial);
     });
 }

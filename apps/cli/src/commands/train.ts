@@ -2,11 +2,11 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { LlmIrError, writePredictionsJsonl, writeSubmissionCsv } from '@llm-ir/core';
 import { writeFileAtomic } from '@llm-ir/core/io';
-import { createRunRecord } from '@llm-ir/core/run';
 import { executorForHandle, loadHandle, localExecutor, parseArm, predictWithEndpoint, prepareTraining, runTraining, slurmExecutor, sshExecutor, type Executor } from '@llm-ir/trainer-bridge';
-import { armOcr, armPrompts, cliArm, runContext, trainArmStudent } from '../pipeline.ts';
+import { armOcr, armPrompts, checkRunInputs, cliArm, loadRunSplits, openRun, runContext, trainArmStudent, withRun } from '../pipeline.ts';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
+import { intFlag } from '../flags.ts';
 
 /** The executor a `--executor` flag names (ssh needs `--host` and `--remote-dir`). */
 export function executorFor(kind: string, flags: { host?: string; remoteDir?: string }): Executor {
@@ -34,8 +34,8 @@ export function withExecutorOptions(command: Command): Command {
     .option('--host <host>', 'ssh: host')
     .option('--remote-dir <dir>', 'ssh: folder on the host')
     .option('--partition <p>', 'slurm: partition')
-    .option('--gpus <n>', 'GPUs per node, on every executor: pins CUDA_VISIBLE_DEVICES, sets the trainer\'s processes and the checkpoint steps (overrides the arm\'s train.gpus)')
-    .option('--nodes <n>', 'slurm: nodes (world size = gpus x nodes)')
+    .option('--gpus <n>', 'GPUs per node, on every executor: pins CUDA_VISIBLE_DEVICES, sets the trainer\'s processes and the checkpoint steps (overrides the arm\'s train.gpus)', intFlag('--gpus', { min: 1 }))
+    .option('--nodes <n>', 'slurm: nodes (world size = gpus x nodes)', intFlag('--nodes', { min: 1 }))
     .option('--time <t>', 'slurm: time limit (e.g. 24:00:00)');
 }
 
@@ -71,50 +71,53 @@ export function trainCommands(io: CliIo): Command[] {
     .requiredOption('--out <dir>', 'run folder')
     .option('--dry-run', 'write every file and print the exact commands, submit nothing', false)
     .option('--cache <dir>', 'artifact cache (OCR, students)', '.llm-ir-cache')
-    .option('--seed <seed>', 'seed (the CPU student; the GPU trainers take the arm\'s train.seed)', '0')
-    .action(async (flags: ExecutorFlags & { backend: 'llamafactory' | 'swift' | 'cpu'; arm: string; train: string; images: string; out: string; dryRun: boolean; cache: string; seed: string }) => {
+    .option('--seed <seed>', 'seed (the CPU student; the GPU trainers take the arm\'s train.seed)', intFlag('--seed', { min: 0 }), '0')
+    .option('--force', 'replace a run of another configuration in --out (a rerun of the same one resumes without it)', false)
+    .action(async (flags: ExecutorFlags & { backend: 'llamafactory' | 'swift' | 'cpu'; arm: string; train: string; images: string; out: string; dryRun: boolean; cache: string; seed: string; force: boolean }) => {
       const read = await cliArm(flags.arm);
       const arm = parseArm({ ...read, train: { ...read.train, ...gpuCountOf(flags) } }, `arm ${read.name}`);
-      const { samples, errors } = await loadOrReport(flags.train, io);
       const runDir = resolve(flags.out);
-      const run = await createRunRecord({ runsDir: resolve(runDir, '..'), id: runDir.split('/').pop()!, config: { ...flags }, resolvedConfig: { arm, backend: flags.backend, executor: flags.executor }, inputs: { train: flags.train }, resume: true });
-      const ctx = runContext(run, { out: runDir, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l) => io.stderr(`${l}\n`) });
-      const { train: withOcr } = await armOcr(ctx, arm, { rows: samples, imagesDir: flags.images });
-      if (flags.backend === 'cpu') {
-        // the training half of `llm-ir run --backend cpu`, so both train the same student
-        if (arm.rag || arm.distill) io.stderr(`${arm.name}: ${[arm.rag ? 'retrieval' : '', arm.distill ? 'self-distillation' : ''].filter(Boolean).join(' and ')} need the test rows: \`llm-ir run\` applies them; this trains the arm's first student\n`);
-        const { text } = await trainArmStudent(ctx, arm, withOcr, flags.images);
-        const modelPath = join(runDir, 'student.json');
-        await writeFileAtomic(modelPath, text);
-        await ctx.drain();
-        await run.finish('succeeded', { model: modelPath });
-        io.stdout(`${arm.name}: CPU student trained -> ${modelPath}\n`);
-        if (errors.length) throw new CliExit(EXIT.partial);
-        return;
-      }
-      const prompts = armPrompts(arm, withOcr, 'train');
-      const prepared = await prepareTraining({ backend: flags.backend, arm, samples: prompts, imagesDir: flags.images, runDir });
-      const env = Object.entries(prepared.env).map(([k, v]) => `${k}=${v}`).join(' ');
-      io.stdout(`${arm.name}: ${prepared.rows} rows, ${prepared.gpus * prepared.nodes} GPU process(es) (${prepared.gpus} per node x ${prepared.nodes} node(s)), ${prepared.stepsPerEpoch} steps per epoch, checkpoints every half epoch\n`);
-      io.stdout(`command: ${env} ${prepared.command.join(' ')}\n`);
-      io.stdout(`reruns into ${runDir} re-attach to a job still running there, or resume from its last complete checkpoint\n`);
-      if (flags.dryRun) {
-        await run.finish('succeeded', { dryRun: true, command: prepared.command, env: prepared.env });
-        return;
-      }
-      const executor = executorFor(flags.executor, flags);
-      try {
-        const result = await runTraining(prepared, executor, {
+      await checkRunInputs({ train: flags.train, trainImages: flags.images });
+      const run = await openRun(runDir, {
+        config: { ...flags },
+        resolvedConfig: { arm, backend: flags.backend, executor: flags.executor, images: resolve(flags.images), ...(flags.backend === 'cpu' ? { seed: Number(flags.seed) } : {}) },
+        inputs: { train: flags.train },
+        ...(flags.force ? { force: true } : {}),
+        // a GPU run folder holds the training a rerun re-attaches to or resumes: nothing is removed
+        outputs: flags.backend === 'cpu' ? ['student.json', 'augment'] : [],
+      });
+      const ctx = runContext(run, { out: runDir, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l) => io.stderr(`${l}\n`), ...(io.signal ? { signal: io.signal } : {}) });
+      await withRun({ run, ctx, signal: io.signal, notes: (r: Record<string, unknown>) => r }, async (): Promise<Record<string, unknown>> => {
+        const { train: samples } = await loadRunSplits(flags.train, undefined, run);
+        const { train: withOcr } = await armOcr(ctx, arm, { rows: samples, imagesDir: flags.images });
+        if (flags.backend === 'cpu') {
+          // the training half of `llm-ir run --backend cpu`, so both train the same student
+          if (arm.rag || arm.distill) io.stderr(`${arm.name}: ${[arm.rag ? 'retrieval' : '', arm.distill ? 'self-distillation' : ''].filter(Boolean).join(' and ')} need the test rows: \`llm-ir run\` applies them; this trains the arm's first student\n`);
+          const { text } = await trainArmStudent(ctx, arm, withOcr, flags.images);
+          const modelPath = join(runDir, 'student.json');
+          await writeFileAtomic(modelPath, text);
+          io.stdout(`${arm.name}: CPU student trained -> ${modelPath}\n`);
+          return { model: modelPath };
+        }
+        const prompts = armPrompts(arm, withOcr, 'train');
+        const prepared = await prepareTraining({ backend: flags.backend, arm, samples: prompts, imagesDir: flags.images, runDir });
+        const env = Object.entries(prepared.env).map(([k, v]) => `${k}=${v}`).join(' ');
+        io.stdout(`${arm.name}: ${prepared.rows} rows, ${prepared.gpus * prepared.nodes} GPU process(es) (${prepared.gpus} per node x ${prepared.nodes} node(s)), ${prepared.stepsPerEpoch} steps per epoch, checkpoints every half epoch\n`);
+        io.stdout(`command: ${env} ${prepared.command.join(' ')}\n`);
+        io.stdout(`reruns into ${runDir} re-attach to a job still running there, or resume from its last complete checkpoint\n`);
+        if (flags.dryRun) return { dryRun: true, command: prepared.command, env: prepared.env };
+        const result = await runTraining(prepared, executorFor(flags.executor, flags), {
           run,
           log: (line) => io.stderr(`${line}\n`),
           onProgress: terminalProgress({ enabled: io.progress }),
           slurm: slurmOptionsOf(flags),
         });
-        await run.finish('succeeded', { checkpoints: result.checkpoints });
         io.stdout(`${result.status.state}: ${result.checkpoints.length} checkpoints (epochs ${result.checkpoints.map((c) => c.epoch).join(', ')})\n`);
-      } catch (error) {
-        await run.finish('failed', { error: (error as Error).message.split('\n')[0] });
-        throw error;
+        return { checkpoints: result.checkpoints };
+      });
+      if (run.info.errorCount > 0) {
+        io.stderr(`${run.info.errorCount} row(s) or image(s) skipped: see ${join(runDir, 'errors.jsonl')}\n`);
+        throw new CliExit(EXIT.partial);
       }
     });
   train
@@ -130,7 +133,7 @@ export function trainCommands(io: CliIo): Command[] {
     .command('logs')
     .description('last lines of a run\'s output')
     .argument('<run-dir>', 'run folder')
-    .option('--tail <n>', 'lines', '50')
+    .option('--tail <n>', 'lines', intFlag('--tail', { min: 1 }), '50')
     .action(async (dir: string, flags: { tail: string }) => {
       const h = await loadHandle(dir);
       io.stdout(`${await executorForHandle(h).logs(h, { tail: Number(flags.tail) })}\n`);
@@ -138,7 +141,7 @@ export function trainCommands(io: CliIo): Command[] {
   train
     .command('cancel')
     .description('stop a run: LLaMA-Factory is asked to save first (SIGABRT) and given --grace seconds; ms-swift stops at once (resume from its last checkpoint)')
-    .option('--grace <seconds>', 'how long the trainer may take to save before it is stopped for good', '120')
+    .option('--grace <seconds>', 'how long the trainer may take to save before it is stopped for good', intFlag('--grace', { min: 0 }), '120')
     .argument('<run-dir>', 'run folder')
     .action(async (dir: string, flags: { grace: string }) => {
       const h = await loadHandle(dir);
@@ -157,8 +160,8 @@ export function trainCommands(io: CliIo): Command[] {
     .requiredOption('--out <dir>', 'output folder')
     .addOption(new Option('--constraint <kind>', 'label constraint').choices(['structured_outputs', 'guided_choice', 'response_format', 'none']).default('structured_outputs'))
     .option('--logprobs', 'label probabilities from logprobs (letters, no constraint)', false)
-    .option('--image-max-pixels <n>', 'resize images to the training pixel budget', '262144')
-    .option('--concurrency <n>', 'requests at once', '8')
+    .option('--image-max-pixels <n>', 'resize images to the training pixel budget', intFlag('--image-max-pixels', { min: 1 }), '262144')
+    .option('--concurrency <n>', 'requests at once', intFlag('--concurrency', { min: 1 }), '8')
     .action(async (flags: { endpoint: string; model: string; in: string; images: string; out: string; constraint: 'structured_outputs' | 'guided_choice' | 'response_format' | 'none'; logprobs: boolean; imageMaxPixels: string; concurrency: string }) => {
       const { samples, errors } = await loadOrReport(flags.in, io);
       const r = await predictWithEndpoint(samples, {

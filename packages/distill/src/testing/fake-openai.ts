@@ -30,12 +30,14 @@ export interface FakeOpenAIOptions {
   /** Decides the answer from the request. @default answers 'A' */
   answer?: (req: FakeRequest, choiceIndex: number) => FakeAnswer;
   /**
-   * Per request (in arrival order): `ok`, `429` (with Retry-After: 0), `500`, `slow` (answers after
+   * Per request (in arrival order): `ok`, `429` (with Retry-After: `retryAfterSeconds`), `500`, `slow` (answers after
    * `slowMs`), `malformed` (invalid JSON with status 200), `no-logprobs`. Requests past the script are `ok`.
    */
   script?: ReadonlyArray<'ok' | '429' | '500' | 'slow' | 'malformed' | 'no-logprobs'>;
   /** Delay of `slow` answers. @default 2000 */
   slowMs?: number;
+  /** The `Retry-After` (seconds) sent with `429` answers. @default 0 */
+  retryAfterSeconds?: number;
   /** Reject (HTTP 400, like vLLM) requests whose image parts are not valid data URLs of images. @default true */
   validateImages?: boolean;
   /** When set, requests without `Authorization: Bearer <apiKey>` get HTTP 401 (the sent header is echoed, as some servers do). */
@@ -113,7 +115,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     const index = requests.length;
     requests.push(fr);
     const step = options.script?.[index] ?? 'ok';
-    if (step === '429') return send(res, 429, { error: { message: 'rate limited' } }, { 'retry-after': '0' });
+    if (step === '429') return send(res, 429, { error: { message: 'rate limited' } }, { 'retry-after': String(options.retryAfterSeconds ?? 0) });
     if (step === '500') return send(res, 500, { error: { message: 'internal error' } });
     if (step === 'malformed') return send(res, 200, '{"choices": [ this is not json');
     if (step === 'slow') await new Promise((r) => setTimeout(r, options.slowMs ?? 2000));
