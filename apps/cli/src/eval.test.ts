@@ -29,7 +29,7 @@ describe('llm-ir eval', () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
-    expect(Object.keys(out).sort()).toEqual(['average', 'averageCi95', 'intent', 'missing', 'pooled', 'scene', 'unknown']);
+    expect(Object.keys(out).sort()).toEqual(['average', 'averageCi95', 'intent', 'missing', 'offLabelSet', 'paddedIds', 'pooled', 'scene', 'unknown']);
     for (const t of ['scene', 'intent', 'pooled']) {
       expect(Object.keys(out[t]).sort()).toEqual(['accuracy', 'ci95', 'macroF1', 'microF1', 'n', 'precision', 'recall', 'weightedF1']);
       expect(out[t].weightedF1).toBeGreaterThan(0);

@@ -40,7 +40,7 @@ describe('llm-ir train and predict', () => {
     expect(two.code, two.stderr).toBe(0);
     expect(two.stdout).toMatch(/NPROC_PER_NODE=2 NNODES=1 FORCE_TORCHRUN=1 llamafactory-cli/);
     expect(two.stdout).toContain('2 GPU process(es)');
-    expect((await cli('train', '--arm', 'baseline', '--gpus', 'two', '--train', join(dir, 'rows.json'), '--images', join(MIRE, 'images'), '--out', join(dir, 'runs', 'bad'), '--dry-run')).stderr).toMatch(/--gpus must be a whole number/);
+    expect((await cli('train', '--arm', 'baseline', '--gpus', 'two', '--train', join(dir, 'rows.json'), '--images', join(MIRE, 'images'), '--out', join(dir, 'runs', 'bad'), '--dry-run')).stderr).toMatch(/config-invalid\]: --gpus: "two" is not an integer/);
     // ms-swift: no checkpoint symlink, the arm's dropout, NaN logged
     const swift = await cli('train', '--backend', 'swift', '--arm', 'lora-r16-a32-ocr', '--train', join(dir, 'rows.json'), '--images', join(MIRE, 'images'), '--out', join(dir, 'runs', 'swift'), '--dry-run', '--cache', join(dir, 'cache'));
     expect(swift.code, swift.stderr).toBe(0);

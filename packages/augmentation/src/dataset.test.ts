@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, writeFile, copyFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -127,7 +128,11 @@ describe('augmentDataset', () => {
     const r = await augmentDataset(rows, { imagesDir: join(dir, 'images'), outDir: join(dir, 'out'), targets: { kind: 'factor', factor: 2 }, seed: 1 });
     expect(r.created).toBe(11);
     expect(r.skipped.filter((s) => s.code === 'image-empty').map((s) => s.parentId)).toContain(rows[0]!.id);
-    expect(JSON.parse(await readFile(r.file, 'utf8'))).toHaveLength(23);
+    // the source row itself is dropped too: its image is not in the output folder
+    expect(r.skipped.find((s) => s.id === rows[0]!.id)?.reason).toMatch(/^row dropped/);
+    const written = JSON.parse(await readFile(r.file, 'utf8')) as Array<{ id: string; image: string[] }>;
+    expect(written).toHaveLength(22);
+    for (const row of written) for (const name of row.image) expect(existsSync(join(dir, 'out', 'images', name))).toBe(true);
   }, 60_000);
 
   it('reuses cached images on a rerun and handles one shard', async () => {

@@ -271,6 +271,7 @@ describe('3b. reruns leave a running job alone', () => {
     const count = async () => (await readFile(join(dir, 'run', 'metrics.jsonl'), 'utf8')).trim().split('\n').length;
     const n = await count();
     expect(n).toBeGreaterThan(0);
+    await run.finish('succeeded');
     const again = await runTraining(prepared, localExecutor(), { pollMs: 50, run: await createRunRecord({ runsDir: dir, id: 'run', config: {}, resume: true }) });
     expect(again.entries.length).toBeGreaterThan(0);
     expect(await count()).toBe(n);
