@@ -51,12 +51,16 @@ function engineModuleUrl(): { engineModule: string; tsxApi?: string } {
   return { engineModule: url.href, tsxApi: pathToFileURL(tsxCjs.replace(/\.cjs$/, '.mjs')).href };
 }
 
+/** How long `close` waits for a running inference before terminating its thread. */
+const CLOSE_GRACE_MS = 10_000;
+
 /** An engine living in its own worker thread (one model copy per thread). */
 async function createThreadedEngine(name: OcrEngineName, options: EngineOptions): Promise<OcrEngine> {
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { name, options, ...engineModuleUrl() } });
   const pending = new Map<number, { resolve: (r: OcrResult) => void; reject: (e: unknown) => void }>();
   let nextJob = 0;
   let closed = false;
+  const inFlight = new Set<Promise<void>>();
   const id = await new Promise<string>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', function first(m: { type: string; id?: string; error?: { code?: string; message: string } }) {
@@ -84,14 +88,23 @@ async function createThreadedEngine(name: OcrEngineName, options: EngineOptions)
       if (closed) return Promise.reject(new LlmIrError({ code: 'cancelled', message: 'engine is closed' }));
       opts.signal?.throwIfAborted();
       const job = nextJob++;
-      return new Promise<OcrResult>((resolve, reject) => {
+      const p = new Promise<OcrResult>((resolve, reject) => {
         pending.set(job, { resolve, reject });
         worker.postMessage({ type: 'recognize', job, image });
       });
+      const settled = p.then(() => {}, () => {});
+      inFlight.add(settled);
+      void settled.then(() => inFlight.delete(settled));
+      return p;
     },
     async close() {
       if (closed) return;
       closed = true;
+      // an inference still running when its thread is terminated can abort the whole process
+      // (onnxruntime throws across the native boundary): let it finish first, for a bounded time
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(inFlight), new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]);
+      clearTimeout(timer);
       await worker.terminate();
     },
   };

@@ -82,15 +82,18 @@ export async function* ocrImages(images: Iterable<string> | AsyncIterable<string
   let next = 0;
   try {
     while (next < mine.length || window.length > 0) {
-      while (next < mine.length && window.length < maxInFlight) window.push(run(mine[next++]!));
+      while (next < mine.length && window.length < maxInFlight) {
+        const p = run(mine[next++]!);
+        // only a cancel rejects (and then every image in flight does): observed here, thrown when its turn comes
+        p.catch(() => {});
+        window.push(p);
+      }
       const r = await window.shift()!;
       if (r.ok) progress.advance();
       else progress.fail();
       yield r;
     }
   } finally {
-    // when the loop ends early (cancelled, or the consumer stopped), images still in flight settle unobserved
-    for (const p of window) p.catch(() => {});
     progress.end();
   }
 }
