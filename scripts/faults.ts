@@ -212,7 +212,18 @@ interface Case {
 const cases: Case[] = [];
 const add = (c: Case) => cases.push(c);
 
-const runArgs = (out: string, more: string[] = []) => ['run', '--arm', 'baseline', '--train', C.badTrain, '--train-images', C.images, '--test', C.test, '--test-images', C.images, '--out', out, '--cache', C.cache, ...more];
+/** `llm-ir run` arguments: the bad training rows and the baseline arm unless told otherwise. */
+function runArgs(out: string, o: { arm?: string; train?: string; trainImages?: string; test?: string; cache?: string; more?: string[] } = {}): string[] {
+  return ['run', '--arm', o.arm ?? 'baseline', '--train', o.train ?? C.badTrain, '--train-images', o.trainImages ?? C.images, '--test', o.test ?? C.test, '--test-images', C.images, '--out', out, '--cache', o.cache ?? C.cache, ...(o.more ?? [])];
+}
+
+/** Starts a run and returns once it has opened its run folder and worked for 3 s (mid-OCR on a cold cache). */
+async function startMidRun(args: readonly string[], out: string): Promise<ReturnType<typeof start>> {
+  const started = start(args);
+  await waitFor(() => existsSync(join(out, 'run.json')), 60_000);
+  await sleep(3000);
+  return started;
+}
 
 add({
   name: 'bad rows and images (FIFO, /dev/zero, links out, 20000x20000, truncated, ...)',
@@ -248,7 +259,7 @@ for (const [k, [what, file, code]] of badTests.entries()) {
     expected: 'exit 1, no submission.csv, status failed',
     async run() {
       const out = join(WORK, `run-bad-test-${k}`);
-      const r = await llmIr(['run', '--arm', 'baseline', '--train', C.train, '--train-images', C.images, '--test', file(), '--test-images', C.images, '--out', out, '--cache', C.cache]);
+      const r = await llmIr(runArgs(out, { train: C.train, test: file() }));
       const status = existsSync(join(out, 'run.json')) ? (await json(join(out, 'run.json'))).status : 'none';
       const sub = existsSync(join(out, 'submission.csv'));
       return { observed: `${brief(r)}; ${firstError(r) || r.stderr.trim().split('\n').pop()}; submission ${sub ? 'written' : 'none'}; status ${status}`, pass: r.code === 1 && firstError(r) === code && !sub && status === 'failed' };
@@ -262,7 +273,7 @@ add({
   expected: 'exit 1 (images-missing), no submission.csv',
   async run() {
     const out = join(WORK, 'run-no-images');
-    const r = await llmIr(['run', '--arm', 'baseline', '--train', C.train, '--train-images', join(WORK, 'nope'), '--test', C.test, '--test-images', C.images, '--out', out, '--cache', C.cache]);
+    const r = await llmIr(runArgs(out, { train: C.train, trainImages: join(WORK, 'nope') }));
     const sub = existsSync(join(out, 'submission.csv'));
     return { observed: `${brief(r)}; ${firstError(r)}; submission ${sub ? 'written' : 'none'}`, pass: r.code === 1 && firstError(r) === 'images-missing' && !sub };
   },
@@ -295,9 +306,9 @@ add({
   async run() {
     const out = join(WORK, 'run-bad');
     const before = await readFile(join(out, 'run.json'), 'utf8');
-    const r = await llmIr(['run', '--arm', 'ocr-train', '--train', C.train, '--train-images', C.images, '--test', C.test, '--test-images', C.images, '--out', out, '--cache', C.cache]);
+    const r = await llmIr(runArgs(out, { arm: 'ocr-train', train: C.train }));
     const untouched = (await readFile(join(out, 'run.json'), 'utf8')) === before;
-    const forced = await llmIr(['run', '--arm', 'baseline', '--train', C.train, '--train-images', C.images, '--test', C.test, '--test-images', C.images, '--out', out, '--cache', C.cache, '--force']);
+    const forced = await llmIr(runArgs(out, { train: C.train, more: ['--force'] }));
     const after = await json(join(out, 'run.json'));
     return {
       observed: `${brief(r)} (${firstError(r)}); folder ${untouched ? 'untouched' : 'CHANGED'}; --force: ${brief(forced)}, replaced ${after.replaced ? 'noted' : 'not noted'}, errorCount ${after.errorCount}`,
@@ -313,7 +324,7 @@ add({
   async run() {
     const out = join(WORK, 'run-concurrent');
     // an OCR arm on a cold cache: the first run is still going when the second starts
-    const args = ['run', '--arm', 'ocr-train-infer', '--train', C.badTrain, '--train-images', C.images, '--test', C.test, '--test-images', C.images, '--out', out, '--cache', join(WORK, 'cache-concurrent')];
+    const args = runArgs(out, { arm: 'ocr-train-infer', cache: join(WORK, 'cache-concurrent') });
     const first = start(args);
     await waitFor(() => existsSync(join(out, '.lock')), 60_000);
     const b = await llmIr(args);
@@ -332,10 +343,8 @@ add({
   timeoutMs: 300_000,
   async run() {
     const out = join(WORK, 'run-sigterm');
-    const args = ['run', '--arm', 'ocr-train-infer', '--train', C.train, '--train-images', C.images, '--test', C.test, '--test-images', C.images, '--out', out, '--cache', join(WORK, 'cache-sigterm')];
-    const { child, done } = start(args);
-    await waitFor(() => existsSync(join(out, 'run.json')), 60_000);
-    await sleep(3000);
+    const args = runArgs(out, { arm: 'ocr-train-infer', train: C.train, cache: join(WORK, 'cache-sigterm') });
+    const { child, done } = await startMidRun(args, out);
     killGroup(child, 'SIGTERM');
     const r = await done;
     const info = await json(join(out, 'run.json'));
@@ -356,10 +365,8 @@ add({
   timeoutMs: 300_000,
   async run() {
     const out = join(WORK, 'run-sigkill');
-    const args = ['run', '--arm', 'ocr-train-infer', '--train', C.train, '--train-images', C.images, '--test', C.test, '--test-images', C.images, '--out', out, '--cache', join(WORK, 'cache-sigkill')];
-    const { child, done } = start(args);
-    await waitFor(() => existsSync(join(out, 'run.json')), 60_000);
-    await sleep(3000);
+    const args = runArgs(out, { arm: 'ocr-train-infer', train: C.train, cache: join(WORK, 'cache-sigkill') });
+    const { child, done } = await startMidRun(args, out);
     const workers = () => processesWith(out);
     const before = workers().length;
     child.kill('SIGKILL'); // the launcher only, as `kill -9 <pid>` would
@@ -368,7 +375,7 @@ add({
     const left = workers();
     for (const pid of left) process.kill(pid, 'SIGKILL');
     const again = await llmIr(args, { timeoutMs: 240_000 });
-    const clean = await llmIr(['run', '--arm', 'ocr-train-infer', '--train', C.train, '--train-images', C.images, '--test', C.test, '--test-images', C.images, '--out', join(WORK, 'run-sigkill-clean'), '--cache', join(WORK, 'cache-sigkill')], { timeoutMs: 240_000 });
+    const clean = await llmIr(runArgs(join(WORK, 'run-sigkill-clean'), { arm: 'ocr-train-infer', train: C.train, cache: join(WORK, 'cache-sigkill') }), { timeoutMs: 240_000 });
     const same = (await readFile(join(out, 'predictions.jsonl'), 'utf8')) === (await readFile(join(WORK, 'run-sigkill-clean', 'predictions.jsonl'), 'utf8'));
     return {
       observed: `${before} process(es) on the run before; after the kill ${gone ? 'none left' : `${left.length} LEFT RUNNING`}; rerun ${brief(again)}; predictions ${same ? 'identical' : 'DIFFERENT'} to an uninterrupted run (${brief(clean)})`,

@@ -214,10 +214,10 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
       const done = new Map<string, Prediction>();
       // a journal entry answers a row only for the same teacher (model, server, mode) and the same
       // prompt: a rerun with another model or changed rows asks again
-      const keyOf = (s: Sample) => hashValue({ teacher: id, prompt: promptIdentity(s, mode === 'logprobs') });
+      const keyOf = new Map(samples.map((s) => [s.id, hashValue({ teacher: id, prompt: promptIdentity(s, mode === 'logprobs') })]));
       if (options.journal) {
         await mkdir(dirname(options.journal), { recursive: true });
-        const wanted = new Map(samples.map((s) => [keyOf(s), s.id]));
+        const wanted = new Map([...keyOf].map(([rowId, key]) => [key, rowId]));
         try {
           for await (const r of readJsonl<{ key?: string; prediction?: Prediction }>(options.journal)) {
             const rowId = r.ok && r.value.key ? wanted.get(r.value.key) : undefined;
@@ -252,7 +252,7 @@ export function openaiTeacher(options: OpenAITeacherOptions, client: ChatClient 
             const p = await labelOne(s, run.signal);
             done.set(s.id, p);
             if (options.journal) {
-              const line = `${JSON.stringify({ key: keyOf(s), teacher: id, prediction: p })}\n`;
+              const line = `${JSON.stringify({ key: keyOf.get(s.id), teacher: id, prediction: p })}\n`;
               journalChain = journalChain.then(() => appendFile(options.journal!, line));
               await journalChain;
             }

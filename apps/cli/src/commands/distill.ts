@@ -46,7 +46,10 @@ export function distillCommand(io: CliIo): Command {
       const unlabelled = samples.map(({ label: _l, ...s }) => s);
       const failures: Array<{ id: string; code: string; status?: number; message: string }> = [];
       const result = await pseudoLabel(unlabelled, teacher, {
-        onError: (id, e) => failures.push({ id, code: e.code, ...((e as { status?: number }).status ? { status: (e as { status?: number }).status } : {}), message: e.message }),
+        onError: (id, e) => {
+          const { status } = e as { status?: number };
+          failures.push({ id, code: e.code, ...(status ? { status } : {}), message: e.message });
+        },
         minConfidence: Number(flags.minConfidence),
         minAgreement: Number(flags.minAgreement),
         ...(flags.perClassCap ? { perClassCap: Number(flags.perClassCap) } : {}),
@@ -63,7 +66,10 @@ export function distillCommand(io: CliIo): Command {
       io.stdout(`${result.rows.length} of ${samples.length} rows kept (${teacher.id}); soft labels for ${result.soft.length}; ${failed} could not be labelled\n`);
       if (failures.length) {
         const byCode = new Map<string, number>();
-        for (const f of failures) byCode.set(`${f.code}${f.status ? ` (HTTP ${f.status})` : ''}`, (byCode.get(`${f.code}${f.status ? ` (HTTP ${f.status})` : ''}`) ?? 0) + 1);
+        for (const f of failures) {
+          const kind = `${f.code}${f.status ? ` (HTTP ${f.status})` : ''}`;
+          byCode.set(kind, (byCode.get(kind) ?? 0) + 1);
+        }
         io.stderr(`${failures.length} row(s) not labelled: ${[...byCode].map(([k, n]) => `${n} ${k}`).join(', ')}; each with its reason in ${errorsFile} (first: ${failures[0]!.id}: ${failures[0]!.message.slice(0, 200)})\n`);
       }
       if (failed > 0 || errors.length) throw new CliExit(EXIT.partial);
