@@ -36,7 +36,11 @@ export interface FakeOpenAIOptions {
   script?: ReadonlyArray<'ok' | '429' | '500' | 'slow' | 'malformed' | 'no-logprobs'>;
   /** Delay of `slow` answers. @default 2000 */
   slowMs?: number;
-  /** The `Retry-After` (seconds) sent with `429` answers. @default 0 */
+  /**
+   * The `Retry-After` (seconds) sent with `429` answers. Rate-limited OpenAI-compatible APIs send it in
+   * seconds (openai-python `_base_client.py` `_parse_retry_after_header` reads seconds or an HTTP date;
+   * it ignores values over 60 s, which is why our client caps instead). @default 0
+   */
   retryAfterSeconds?: number;
   /** Reject (HTTP 400, like vLLM) requests whose image parts are not valid data URLs of images. @default true */
   validateImages?: boolean;
