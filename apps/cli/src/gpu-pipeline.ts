@@ -151,7 +151,7 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
       }
       return { predictions: final.predictions, ...(summary ? { summary } : {}), checkpoints: checkpoints.length, errors: run.info.errorCount };
     } finally {
-      server?.kill('SIGTERM');
+      await server?.stop();
     }
   });
 }

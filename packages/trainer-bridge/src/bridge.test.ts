@@ -185,8 +185,12 @@ describe('fake-driven end to end', () => {
       const missing = await predictWithEndpoint(rows.slice(0, 1), { baseURL, model: 'epoch-99', imagesDir: IMAGES, maxRetries: 0 });
       expect(missing.failed[0]?.reason).toMatch(/does not exist/);
     } finally {
-      server.kill('SIGTERM');
+      await server.stop();
     }
+    // stop() resolves once the process is gone: nothing answers on the port any more
+    expect(server.process.exitCode !== null || server.process.signalCode !== null).toBe(true);
+    await expect(fetch(`${baseURL}/models`)).rejects.toThrow();
+    await server.stop(); // a second stop is a no-op
     const log = join(dir, 'vllm-bad.log');
     await expect(startServer(vllmServeCommand({ model: PAPER_ARMS.baseline.model, loras: [{ name: 'gone', path: join(dir, 'nowhere') }], loraRank: 8, maxImages: 4, port }), { baseURL, timeoutMs: 30_000, logFile: log })).rejects.toMatchObject({ code: 'server-failed' });
     expect(await readFile(log, 'utf8')).toContain('No adapter found');

@@ -5,7 +5,7 @@ export type { ArmConfig, ArmFile, PresetName } from './arm.ts';
 export { localExecutor, slurmExecutor, sshExecutor, loadHandle, executorForHandle } from './executors.ts';
 export type { Executor, JobHandle, JobState, JobStatus } from './executors.ts';
 export type { Checkpoint } from './monitor.ts';
-export { predictWithEndpoint, vllmServeCommand, startServer } from './predict.ts';
+export { predictWithEndpoint, vllmServeCommand, startServer, type ServerProcess } from './predict.ts';
 export type { PredictOptions, LoraModule } from './predict.ts';
 export { prepareTraining, runTraining, TrainingRunError } from './bridge.ts';
 export type { PreparedTraining, RunTrainingOptions } from './bridge.ts';

@@ -141,24 +141,51 @@ export function vllmServeCommand(options: { model: string; loras: readonly LoraM
   ];
 }
 
-/** Starts a server command and waits until `GET <baseURL>/models` answers. Returns the process; kill it when done. */
-export async function startServer(command: readonly string[], options: { baseURL: string; timeoutMs?: number; env?: Record<string, string>; logFile?: string }): Promise<ChildProcess> {
-  const { openSync } = await import('node:fs');
+/** A server started by {@link startServer}. */
+export interface ServerProcess {
+  /** The server's process. */
+  readonly process: ChildProcess;
+  /**
+   * Stops the server and resolves once its process has exited, so its port is free: SIGTERM, then
+   * SIGKILL after `graceMs` (vLLM shuts its engine down on SIGTERM, which can take seconds).
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** Starts a server command and waits until `GET <baseURL>/models` answers. Returns a handle: `await server.stop()` when done. */
+export async function startServer(command: readonly string[], options: { baseURL: string; timeoutMs?: number; env?: Record<string, string>; logFile?: string }): Promise<ServerProcess> {
+  const { openSync, closeSync } = await import('node:fs');
   const out = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
   const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...options.env }, stdio: ['ignore', out, out] });
+  if (typeof out === 'number') closeSync(out); // the child holds its own copy
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  let done = false;
+  void exited.then(() => (done = true));
+  const stop = async ({ graceMs = 30_000 }: { graceMs?: number } = {}): Promise<void> => {
+    if (done) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const deadline = Date.now() + (options.timeoutMs ?? 900_000);
-  let exited = false;
-  child.on('exit', () => (exited = true));
   while (Date.now() < deadline) {
-    if (exited) throw new LlmIrError({ code: 'server-failed', message: `${command[0]} exited before it was ready${options.logFile ? ` (see ${options.logFile})` : ''}` });
+    if (done) throw new LlmIrError({ code: 'server-failed', message: `${command[0]} exited before it was ready${options.logFile ? ` (see ${options.logFile})` : ''}` });
     try {
       const r = await fetch(`${options.baseURL.replace(/\/$/, '')}/models`);
-      if (r.ok) return child;
+      if (r.ok) return { process: child, stop };
     } catch {
       // not up yet
     }
     await sleep(1000);
   }
-  child.kill('SIGTERM');
+  await stop({ graceMs: 5_000 });
   throw new LlmIrError({ code: 'server-failed', message: `${command[0]} was not ready within ${options.timeoutMs ?? 900_000} ms` });
 }

@@ -374,7 +374,7 @@ describe('6. vLLM, current and older', () => {
           expect(await readFile(join(dir, `vllm-${version}.log`), 'utf8')).toContain("present in the request but ignored: {'guided_choice'}");
         }
       } finally {
-        server.kill('SIGTERM');
+        await server.stop();
       }
     }
   }, 60_000);
