@@ -10,11 +10,13 @@ import { hstack, sparseFromMap, type SparseMatrix, type SparseRow } from './spar
 export interface FeatureFamilies {
   /** Character 1-3-gram TF-IDF of the customer's turns. @default true */
   userChars?: boolean;
+  /** Character 1-3-gram TF-IDF of the customer's last turn (the question the intent is about), beside all of their turns. @default false (the student turns it on for intent rows) */
+  lastUserChars?: boolean;
   /** Character 1-3-gram TF-IDF of the agent's turns. @default true */
   agentChars?: boolean;
   /** Character 1-3-gram TF-IDF of the OCR text. @default true */
   ocrChars?: boolean;
-  /** jieba word unigram + bigram TF-IDF of customer turns and OCR text. @default true */
+  /** jieba word unigram + bigram TF-IDF of customer turns (and OCR text when `ocrChars` is on). @default true */
   words?: boolean;
   /** OCR layout: line count, text-area fraction, where text sits, confidence. @default true */
   layout?: boolean;
@@ -30,6 +32,11 @@ export interface FeatureOptions {
   families?: FeatureFamilies;
   /** Character n-gram lengths. @default [1, 3] */
   ngramRange?: [number, number];
+  /**
+   * Weight of each feature block (every TF-IDF block is l2-normalised, so this is its share of a
+   * row's norm): `user`, `lastUser`, `agent`, `ocr`, `words`, `dense`. @default 1 each
+   */
+  blockWeights?: Partial<Record<'user' | 'lastUser' | 'agent' | 'ocr' | 'words' | 'dense', number>>;
   /** Keep n-grams seen in at least this many training rows. @default 2 */
   minDf?: number;
   /**
@@ -58,10 +65,10 @@ const clean = (t: string) =>
     .toLowerCase();
 
 /** The text fields the student reads. */
-export function textFields(s: Sample): { user: string; agent: string; ocr: string } {
-  const user = s.turns.filter((t) => t.role === 'user').map((t) => clean(t.text)).join('\n');
+export function textFields(s: Sample): { user: string; lastUser: string; agent: string; ocr: string } {
+  const users = s.turns.filter((t) => t.role === 'user').map((t) => clean(t.text));
   const agent = s.turns.filter((t) => t.role === 'agent').map((t) => clean(t.text)).join('\n');
-  return { user, agent, ocr: ocrLines(s).map((l) => l.text).join(' ').normalize('NFKC').toLowerCase() };
+  return { user: users.join('\n'), lastUser: users.at(-1) ?? '', agent, ocr: ocrLines(s).map((l) => l.text).join(' ').normalize('NFKC').toLowerCase() };
 }
 
 /** All OCR lines of a sample's images, in image order. */
@@ -239,6 +246,7 @@ function resolveFamilies(o: FeatureOptions): Required<FeatureFamilies> {
   const f = o.families ?? {};
   return {
     userChars: f.userChars ?? true,
+    lastUserChars: f.lastUserChars ?? false,
     agentChars: f.agentChars ?? true,
     ocrChars: f.ocrChars ?? true,
     words: f.words ?? true,
@@ -287,6 +295,11 @@ function build(state: State, o: FeatureOptions): Featurizer {
   }
   const dim = offset;
   const range = state.options.ngramRange ?? [1, 3];
+  const weight = (block: keyof NonNullable<FeatureOptions['blockWeights']>) => state.options.blockWeights?.[block] ?? 1;
+  const weighted = (row: SparseRow, block: keyof NonNullable<FeatureOptions['blockWeights']>): SparseRow => {
+    const w = weight(block);
+    return w === 1 ? row : { ...row, values: row.values.map((v) => v * w) };
+  };
   return {
     dim,
     ranges,
@@ -295,15 +308,16 @@ function build(state: State, o: FeatureOptions): Featurizer {
       for (const s of samples) {
         const f = textFields(s);
         const parts: Array<{ row: SparseRow; offset: number }> = [];
-        if (vocabs['user']) parts.push({ row: tfidf(charGrams(f.user, range), vocabs['user']), offset: ranges['user']![0] });
-        if (vocabs['agent']) parts.push({ row: tfidf(charGrams(f.agent, range), vocabs['agent']), offset: ranges['agent']![0] });
-        if (vocabs['ocr']) parts.push({ row: tfidf(charGrams(f.ocr, range), vocabs['ocr']), offset: ranges['ocr']![0] });
-        if (vocabs['words']) parts.push({ row: tfidf(wordGrams(`${f.user}\n${f.ocr}`), vocabs['words']), offset: ranges['words']![0] });
+        if (vocabs['user']) parts.push({ row: weighted(tfidf(charGrams(f.user, range), vocabs['user']), 'user'), offset: ranges['user']![0] });
+        if (vocabs['lastUser']) parts.push({ row: weighted(tfidf(charGrams(f.lastUser, range), vocabs['lastUser']), 'lastUser'), offset: ranges['lastUser']![0] });
+        if (vocabs['agent']) parts.push({ row: weighted(tfidf(charGrams(f.agent, range), vocabs['agent']), 'agent'), offset: ranges['agent']![0] });
+        if (vocabs['ocr']) parts.push({ row: weighted(tfidf(charGrams(f.ocr, range), vocabs['ocr']), 'ocr'), offset: ranges['ocr']![0] });
+        if (vocabs['words']) parts.push({ row: weighted(tfidf(wordGrams(fam.ocrChars ? `${f.user}\n${f.ocr}` : f.user), vocabs['words']), 'words'), offset: ranges['words']![0] });
         if (scaler) {
           const raw = await denseRaw(s, fam, o, state.domains);
           // standardised, then scaled so the block's expected norm is 1, like each TF-IDF block:
           // unscaled, a dozen dense columns outweigh the text and the model overfits them
-          const scale = 1 / Math.sqrt(raw.length);
+          const scale = weight('dense') / Math.sqrt(raw.length);
           const m = new Map<number, number>();
           raw.forEach((x, j) => m.set(j, scale * ((x - scaler.mean[j]!) / scaler.std[j]!)));
           parts.push({ row: sparseFromMap(m), offset: ranges['dense']![0] });
@@ -328,9 +342,10 @@ export async function fitFeaturizer(samples: readonly Sample[], options: Feature
     vocabs[name] = { terms: [...v.index.keys()], idf: Array.from(v.idf) };
   };
   if (families.userChars) add('user', fields.map((f) => charGrams(f.user, range)));
+  if (families.lastUserChars) add('lastUser', fields.map((f) => charGrams(f.lastUser, range)));
   if (families.agentChars) add('agent', fields.map((f) => charGrams(f.agent, range)));
   if (families.ocrChars) add('ocr', fields.map((f) => charGrams(f.ocr, range)));
-  if (families.words) add('words', fields.map((f) => wordGrams(`${f.user}\n${f.ocr}`)));
+  if (families.words) add('words', fields.map((f) => wordGrams(families.ocrChars ? `${f.user}\n${f.ocr}` : f.user)));
   const domains = families.lexicon ? [...new Set(options.lexicon!.groups.map((g) => g.domain))].sort() : [];
   let dense: State['dense'];
   if (families.layout || families.image || families.lexicon) {

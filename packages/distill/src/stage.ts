@@ -4,7 +4,8 @@ import { createStudent, parseStudent, type Student, type StudentOptions } from '
 import type { Teacher } from './teachers.ts';
 
 /** Bump when the student's features or training change, so cached students are not reused. */
-const STUDENT_CACHE_VERSION = 'student-3';
+// student-4: the intent model's default inputs (last customer turn, agent turns at 0.5, no OCR or jieba words)
+const STUDENT_CACHE_VERSION = 'student-4';
 
 /** Options of {@link trainStudentStage}: the student's, plus teacher probabilities. */
 export interface StudentStageOptions extends StudentOptions {

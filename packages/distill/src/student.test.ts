@@ -125,4 +125,32 @@ describe('student hygiene (issue 14, point 5)', () => {
     await expect(loadStudent(join(dir, 'none.json'))).rejects.toMatchObject({ code: 'io' });
     await expect(student.predictProba(samples.filter((s) => s.task === 'intent').slice(0, 1))).rejects.toMatchObject({ code: 'config-invalid' });
   }, 60_000);
+
+  it('reads intent from the customer\'s last turn and half-weighted agent turns, without dialogue-image OCR, unless told otherwise', async () => {
+    const intent = samples.filter((s) => s.task === 'intent');
+    // OCR lines attached to a dialogue image: by default the intent model must not read them
+    const withOcr = intent.map((s) => {
+      const img = s.turns.flatMap((t) => t.images)[0];
+      return img ? { ...s, ocr: { [img.sha256 ?? img.path]: [{ text: '退货退款', confidence: 0.99, box: [0.1, 0.1, 0.5, 0.2] as [number, number, number, number] }] } } : s;
+    });
+    const vocabsOf = (student: ReturnType<typeof createStudent>) => Object.keys((JSON.parse(student.serialize()).tasks.intent.featurizer as { vocabs: object }).vocabs);
+    const student = createStudent({ maxIter: 20 });
+    await student.fit(withOcr);
+    expect(vocabsOf(student)).toEqual(['user', 'lastUser', 'agent']);
+    // asked for, OCR and words come back
+    const told = createStudent({ maxIter: 20, features: { families: { ocrChars: true, words: true, lastUserChars: false } } });
+    await told.fit(withOcr);
+    expect(vocabsOf(told)).toEqual(['user', 'agent', 'ocr', 'words']);
+    expect((JSON.parse(told.serialize()).tasks.intent.featurizer as { vocabs: { ocr: { terms: string[] } } }).vocabs.ocr.terms).toContain('退货');
+    // a block weight is that block's share of the row's norm
+    const rows = intent.slice(0, 40);
+    const plain = await fitFeaturizer(rows, { families: { words: false, layout: false, ocrChars: false } });
+    const half = await fitFeaturizer(rows, { families: { words: false, layout: false, ocrChars: false }, blockWeights: { agent: 0.5 } });
+    const [a] = (await plain.transform([rows[0]!])).rows;
+    const [b] = (await half.transform([rows[0]!])).rows;
+    const [lo, hi] = plain.ranges['agent']!;
+    const norm = (r: { indices: Int32Array; values: Float32Array }) => Math.hypot(...Array.from(r.values).filter((_, j) => r.indices[j]! >= lo && r.indices[j]! < hi));
+    expect(norm(a!)).toBeCloseTo(1, 5);
+    expect(norm(b!)).toBeCloseTo(0.5, 5);
+  }, 60_000);
 });
