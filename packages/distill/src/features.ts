@@ -26,6 +26,9 @@ export interface FeatureFamilies {
   lexicon?: boolean;
 }
 
+/** The featurizer's blocks, each weighted by {@link FeatureOptions.blockWeights}. */
+export type FeatureBlock = 'user' | 'lastUser' | 'agent' | 'ocr' | 'words' | 'dense';
+
 /** Options of the featurizer. */
 export interface FeatureOptions {
   /** Families on or off. */
@@ -36,7 +39,7 @@ export interface FeatureOptions {
    * Weight of each feature block (every TF-IDF block is l2-normalised, so this is its share of a
    * row's norm): `user`, `lastUser`, `agent`, `ocr`, `words`, `dense`. @default 1 each
    */
-  blockWeights?: Partial<Record<'user' | 'lastUser' | 'agent' | 'ocr' | 'words' | 'dense', number>>;
+  blockWeights?: Partial<Record<FeatureBlock, number>>;
   /** Keep n-grams seen in at least this many training rows. @default 2 */
   minDf?: number;
   /**
@@ -70,6 +73,9 @@ export function textFields(s: Sample): { user: string; lastUser: string; agent: 
   const agent = s.turns.filter((t) => t.role === 'agent').map((t) => clean(t.text)).join('\n');
   return { user: users.join('\n'), lastUser: users.at(-1) ?? '', agent, ocr: ocrLines(s).map((l) => l.text).join(' ').normalize('NFKC').toLowerCase() };
 }
+
+/** The text of the jieba word block: customer turns, and OCR text when the OCR block is on. */
+const wordsText = (f: ReturnType<typeof textFields>, fam: Pick<FeatureFamilies, 'ocrChars'>) => (fam.ocrChars ? `${f.user}\n${f.ocr}` : f.user);
 
 /** All OCR lines of a sample's images, in image order. */
 export function ocrLines(s: Sample): OcrLine[] {
@@ -295,8 +301,8 @@ function build(state: State, o: FeatureOptions): Featurizer {
   }
   const dim = offset;
   const range = state.options.ngramRange ?? [1, 3];
-  const weight = (block: keyof NonNullable<FeatureOptions['blockWeights']>) => state.options.blockWeights?.[block] ?? 1;
-  const weighted = (row: SparseRow, block: keyof NonNullable<FeatureOptions['blockWeights']>): SparseRow => {
+  const weight = (block: FeatureBlock) => state.options.blockWeights?.[block] ?? 1;
+  const weighted = (row: SparseRow, block: FeatureBlock): SparseRow => {
     const w = weight(block);
     return w === 1 ? row : { ...row, values: row.values.map((v) => v * w) };
   };
@@ -312,7 +318,7 @@ function build(state: State, o: FeatureOptions): Featurizer {
         if (vocabs['lastUser']) parts.push({ row: weighted(tfidf(charGrams(f.lastUser, range), vocabs['lastUser']), 'lastUser'), offset: ranges['lastUser']![0] });
         if (vocabs['agent']) parts.push({ row: weighted(tfidf(charGrams(f.agent, range), vocabs['agent']), 'agent'), offset: ranges['agent']![0] });
         if (vocabs['ocr']) parts.push({ row: weighted(tfidf(charGrams(f.ocr, range), vocabs['ocr']), 'ocr'), offset: ranges['ocr']![0] });
-        if (vocabs['words']) parts.push({ row: weighted(tfidf(wordGrams(fam.ocrChars ? `${f.user}\n${f.ocr}` : f.user), vocabs['words']), 'words'), offset: ranges['words']![0] });
+        if (vocabs['words']) parts.push({ row: weighted(tfidf(wordGrams(wordsText(f, fam)), vocabs['words']), 'words'), offset: ranges['words']![0] });
         if (scaler) {
           const raw = await denseRaw(s, fam, o, state.domains);
           // standardised, then scaled so the block's expected norm is 1, like each TF-IDF block:
@@ -345,7 +351,7 @@ export async function fitFeaturizer(samples: readonly Sample[], options: Feature
   if (families.lastUserChars) add('lastUser', fields.map((f) => charGrams(f.lastUser, range)));
   if (families.agentChars) add('agent', fields.map((f) => charGrams(f.agent, range)));
   if (families.ocrChars) add('ocr', fields.map((f) => charGrams(f.ocr, range)));
-  if (families.words) add('words', fields.map((f) => wordGrams(families.ocrChars ? `${f.user}\n${f.ocr}` : f.user)));
+  if (families.words) add('words', fields.map((f) => wordGrams(wordsText(f, families))));
   const domains = families.lexicon ? [...new Set(options.lexicon!.groups.map((g) => g.domain))].sort() : [];
   let dense: State['dense'];
   if (families.layout || families.image || families.lexicon) {

@@ -82,15 +82,14 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
     const labels = [...labelSetOf(task).names];
     const use = rows.filter((s) => (s.label !== undefined && labels.includes(s.label)) || soft.has(s.id));
     if (use.length === 0) return;
-    // image statistics help the scene task and hurt the intent task (measured: intent accuracy 0.50 -> 0.42
-    // on a held-out fold), so unless asked for they are used for scene rows only
     const families = { ...options.features?.families };
     const blockWeights = { ...options.features?.blockWeights };
     if (task === 'intent') {
-      // intent is about the customer's question: their last turn as its own block, the agent's turns
-      // at half weight, no OCR of dialogue images and no jieba words. Intent weighted F1 on the 239
-      // official intent rows, pooled over the 5 CV folds (BENCHMARKS.md, "Intent inputs"): with OCR
-      // text and layout 50.1; without 56.6; + the last-turn block, agent at 0.5 63.1; - jieba words 65.7
+      // unless asked for otherwise, intent is read from the customer's question: their last turn as its
+      // own block, the agent's turns at half weight, no image statistics (intent accuracy 0.50 -> 0.42
+      // with them on a held-out fold), no OCR of dialogue images and no jieba words. Intent weighted F1
+      // on the 239 official intent rows, pooled over the 5 CV folds (BENCHMARKS.md, "Student inputs"):
+      // with OCR text and layout 50.1; without 56.6; + the last-turn block, agent at 0.5 63.1; - jieba words 65.7
       families.image ??= false;
       families.ocrChars ??= false;
       families.layout ??= false;
