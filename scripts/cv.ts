@@ -4,10 +4,15 @@
 // labels used for scoring only), pools the held-out predictions so every row is predicted once, and
 // writes Table 1 / Table 2 shapes, per-fold means, component effects with bootstrap intervals, and a
 // report. Arms with the same switches run once. A killed run resumes: finished arm-folds are kept.
-//   npm run cv -- --data ../shared/datasets/www2025-mire [--k 5] [--jobs 2] [--out runs/cv] [--seed 0]
+// With --nested (on by default with the grid), the configuration of the `full` arm is also chosen by
+// nested CV among the OCR grid cells: for each held-out fold f, every candidate is scored by an inner
+// CV over the other k-1 folds (trained without f and g, scored on g), the best is taken, and fold f is
+// scored by that candidate's ordinary run (trained on every fold but f). One inner run trained without
+// {f, g} serves both (f, g) and (g, f): k(k-1)/2 inner runs per candidate.
+//   npm run cv -- --data ../shared/datasets/www2025-mire [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-nested]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { estimateEffects, loadGold, loadPredictions, scoreChallenge, table1, table2, tableToMarkdown, toRunSummary, writeReport, type CheckpointScore, type FactorialRun, type RunResult } from '@llm-ir/eval';
@@ -16,7 +21,7 @@ import { armFactors, loadArm, type ArmConfig } from '@llm-ir/trainer-bridge';
 import { gridArms } from '../apps/cli/src/commands/run.ts';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
-const { values } = parseArgs({ options: { data: { type: 'string' }, k: { type: 'string', default: '5' }, jobs: { type: 'string', default: '2' }, out: { type: 'string', default: 'runs/cv' }, seed: { type: 'string', default: '0' }, 'no-grid': { type: 'boolean', default: false }, cache: { type: 'string', default: join(root, '.llm-ir-cache') } } });
+const { values } = parseArgs({ options: { data: { type: 'string' }, k: { type: 'string', default: '5' }, jobs: { type: 'string', default: '2' }, out: { type: 'string', default: 'runs/cv' }, seed: { type: 'string', default: '0' }, 'no-grid': { type: 'boolean', default: false }, 'no-nested': { type: 'boolean', default: false }, cache: { type: 'string', default: join(root, '.llm-ir-cache') } } });
 if (!values.data) {
   console.error('usage: npm run cv -- --data <dir with train.json and images/> [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-grid]');
   process.exit(2);
@@ -49,27 +54,42 @@ for (const a of [...grid, ...named]) {
 }
 const slug = (name: string) => name.replace(/^\+/, 'plus-');
 await mkdir(join(out, 'arms'), { recursive: true });
-const jobs: Array<{ fold: number; arm: ArmConfig; dir: string; file: string }> = [];
+const jobs: Array<{ fold: number; arm: ArmConfig; dir: string; file: string; split?: string }> = [];
 for (const { arm } of configs.values()) {
   const file = join(out, 'arms', `${slug(arm.name)}.json`);
   await writeFile(file, `${JSON.stringify(arm)}\n`);
   for (let f = 0; f < k; f++) jobs.push({ fold: f, arm, dir: join(out, `fold-${f}`, slug(arm.name)), file });
 }
+// nested selection of `full`: the OCR cells of the grid, each trained on every fold but a pair {f, g}
+const nestedCandidates = values['no-nested'] ? [] : grid.filter((a) => a.ocr?.infer);
+const pairs: Array<[number, number]> = [];
+for (let f = 0; f < k; f++) for (let g = f + 1; g < k; g++) pairs.push([f, g]);
+const pairDir = (f: number, g: number) => join(out, 'nested', `folds-${f}-${g}`);
+for (const [f, g] of nestedCandidates.length ? pairs : []) {
+  if (existsSync(join(pairDir(f, g), 'test.json'))) continue;
+  // the rows of the other folds train, folds f and g are predicted (challenge JSON arrays, concatenated)
+  const rowsOf = async (i: number) => JSON.parse(await readFile(join(folds, `fold-${i}`, 'test.json'), 'utf8')) as unknown[];
+  const train = (await Promise.all(Array.from({ length: k }, (_, i) => i).filter((i) => i !== f && i !== g).map(rowsOf))).flat();
+  await mkdir(pairDir(f, g), { recursive: true });
+  await writeFile(join(pairDir(f, g), 'train.json'), JSON.stringify(train));
+  await writeFile(join(pairDir(f, g), 'test.json'), JSON.stringify([...(await rowsOf(f)), ...(await rowsOf(g))]));
+}
+const nestedJobs = nestedCandidates.flatMap((arm) => pairs.map(([f, g]) => ({ fold: -1, arm, split: pairDir(f, g), dir: join(pairDir(f, g), slug(arm.name)), file: join(out, 'arms', `${slug(arm.name)}.json`) })));
 // students are cached and shared (an arm with rag or distill starts from the student of the same arm
 // without them): every fold's plain students first, then distillation, then retrieval, so parallel
 // jobs rarely wait on one another's lock
 const level = (a: ArmConfig) => (a.rag ? 2 : a.distill ? 1 : 0);
 jobs.sort((a, b) => level(a.arm) - level(b.arm) || a.fold - b.fold);
 
-// 3. run every (arm, fold) not already finished, `--jobs` at a time
-const todo = jobs.filter((j) => !existsSync(join(j.dir, 'summary.json')));
+// 3. run every (arm, fold) not already finished, `--jobs` at a time (the nested inner runs last)
+const todo = [...jobs, ...nestedJobs].filter((j) => !existsSync(join(j.dir, 'summary.json')));
 const total = todo.length;
-console.error(`${configs.size} distinct configurations x ${k} folds = ${jobs.length} runs (${jobs.length - todo.length} already done)`);
+console.error(`${configs.size} distinct configurations x ${k} folds = ${jobs.length} runs, ${nestedJobs.length} nested inner runs (${jobs.length + nestedJobs.length - todo.length} already done)`);
 let done = 0;
 let failed = 0;
 async function worker(): Promise<void> {
   for (let j = todo.shift(); j; j = todo.shift()) {
-    const fold = join(folds, `fold-${j.fold}`);
+    const fold = j.split ?? join(folds, `fold-${j.fold}`);
     const started = performance.now();
     const code = await new Promise<number>((ok) => {
       const child = spawn(process.execPath, [bin, 'run', '--arm', j.file, '--train', join(fold, 'train.json'), '--train-images', images, '--test', join(fold, 'test.json'), '--test-images', images, '--out', j.dir, '--seed', seed, '--cache', values.cache!], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -83,7 +103,7 @@ async function worker(): Promise<void> {
     });
     done++;
     if (code !== 0) failed++;
-    console.error(`[${done}/${total}] fold ${j.fold} ${j.arm.name}: ${code === 0 ? 'ok' : `FAILED (${code})`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.error(`[${done}/${total}] ${j.split ? `inner ${j.split.split('folds-')[1]}` : `fold ${j.fold}`} ${j.arm.name}: ${code === 0 ? 'ok' : `FAILED (${code})`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
 }
 await Promise.all(Array.from({ length: Number(values.jobs) }, worker));
@@ -113,6 +133,35 @@ for (const { arm, names } of configs.values()) {
     perFold[name] = scores;
     runs.push({ ...toRunSummary(name, score, { factors: armFactors(arm) }), dir: join(out, `fold-0`, slug(arm.name)) });
   }
+}
+// nested selection of `full`: per held-out fold, the candidate with the best inner score
+let nested;
+if (nestedCandidates.length) {
+  const goldOf = async (i: number) => (await loadGold(join(folds, `fold-${i}`, 'test.json'))).gold;
+  const foldGold = await Promise.all(Array.from({ length: k }, (_, i) => goldOf(i)));
+  const inPair = new Map<string, PredictedRow[]>();
+  for (const a of nestedCandidates) for (const [f, g] of pairs) inPair.set(`${a.name}:${f}-${g}`, await loadPredictions(join(pairDir(f, g), slug(a.name), 'predictions.jsonl')));
+  const chosen: Array<{ fold: number; chosen: string; inner: Record<string, number>; outer: number }> = [];
+  const outerPreds: PredictedRow[] = [];
+  for (let f = 0; f < k; f++) {
+    const inner: Record<string, number> = {};
+    for (const a of nestedCandidates) {
+      // pooled over the inner folds g != f: predictions of the run trained without {f, g}, on g's rows
+      const gold = foldGold.filter((_, g) => g !== f).flat();
+      const ids = new Set(gold.map((r) => r.id));
+      const preds = pairs.filter(([x, y]) => x === f || y === f).flatMap(([x, y]) => inPair.get(`${a.name}:${x}-${y}`)!).filter((p) => ids.has(p.id));
+      inner[a.name] = scoreChallenge(gold, preds, { resamples: 0 }).average;
+    }
+    const best = nestedCandidates.reduce((b, a) => (inner[a.name]! > inner[b.name]! ? a : b));
+    const p = await loadPredictions(join(out, `fold-${f}`, slug(best.name), 'predictions.jsonl'));
+    outerPreds.push(...p);
+    chosen.push({ fold: f, chosen: best.name, inner, outer: scoreChallenge(foldGold[f]!, p, { resamples: 0 }).average });
+  }
+  // the same selection on all rows (every fold a held-out fold once): what `full` should be
+  const all: Record<string, number> = Object.fromEntries(nestedCandidates.map((a) => [a.name, runs.find((r) => r.arm === a.name)!.average]));
+  const score = scoreChallenge(gold, outerPreds, { resamples: 1000, seed });
+  nested = { candidates: nestedCandidates.map((a) => a.name), folds: chosen, score: { intent: score.intent.weightedF1, scene: score.scene.weightedF1, average: score.average, averageCi95: score.averageCi95, intentCi95: score.intent.ci95, sceneCi95: score.scene.ci95 }, allRows: all, winner: Object.entries(all).sort((a, b) => b[1] - a[1])[0]![0] };
+  console.error(`nested selection of full: ${(100 * score.average).toFixed(2)}; choices ${chosen.map((c) => c.chosen).join(', ')}; on all rows: ${nested.winner}`);
 }
 const namedRuns = named.map((a) => runs.find((r) => r.arm === a.name)!);
 const order = ['baseline', 'ocr-train', 'ocr-train-infer', 'lora-r16-a32-ocr', '+augment', '+rag', '+distill', 'full'];
@@ -155,9 +204,14 @@ const gridTable = grid.length && {
   columns: ['Cell', 'Intent', 'Scene', 'Average'],
   rows: grid.map((a) => runs.find((r) => r.arm === a.name)!).sort((a, b) => b.average - a.average).map((r) => [r.arm, (100 * r.intent.weightedF1).toFixed(2), (100 * r.scene.weightedF1).toFixed(2), (100 * r.average).toFixed(2)]),
 };
-const md = [t2, pooledTable, foldTable, t1, ...(effectsTable ? [effectsTable] : []), ...(gridTable ? [gridTable] : [])].map((t) => tableToMarkdown(t)).join('\n');
+const nestedTable = nested && {
+  title: `Nested choice of the \`full\` configuration among the ${nested.candidates.length} OCR grid cells (inner CV on the other ${k - 1} folds; x 100)`,
+  columns: ['Held-out fold', 'Chosen', 'Inner score of the chosen', 'Held-out average'],
+  rows: [...nested.folds.map((c) => [String(c.fold), c.chosen, (100 * c.inner[c.chosen]!).toFixed(2), (100 * c.outer).toFixed(2)]), ['pooled', `intent ${(100 * nested.score.intent).toFixed(2)}, scene ${(100 * nested.score.scene).toFixed(2)}`, '', `${(100 * nested.score.average).toFixed(2)} ${ci(nested.score.averageCi95)}`]],
+};
+const md = [t2, pooledTable, foldTable, t1, ...(effectsTable ? [effectsTable] : []), ...(gridTable ? [gridTable] : []), ...(nestedTable ? [nestedTable] : [])].map((t) => tableToMarkdown(t)).join('\n');
 await writeFile(join(out, 'cv.md'), md);
-await writeFile(join(out, 'cv.json'), `${JSON.stringify({ k, seed: Number(seed), rows: gold.length, runs: runs.map(({ dir: _d, ...r }) => ({ ...r, folds: perFold[r.arm] })), effects }, null, 1)}\n`);
+await writeFile(join(out, 'cv.json'), `${JSON.stringify({ k, seed: Number(seed), rows: gold.length, runs: runs.map(({ dir: _d, ...r }) => ({ ...r, folds: perFold[r.arm] })), effects, nested }, null, 1)}\n`);
 await writeReport(join(out, 'report.html'), { title: `llm-ir ${k}-fold cross-validation`, subtitle: `${gold.length} rows, ${configs.size} configurations, CPU backend, pooled out-of-fold predictions`, runs: namedRuns, baseline: 'baseline', ...(effects ? { effects } : {}) });
 console.log(md);
 console.log(`report: ${join(out, 'report.html')}\ntables: ${join(out, 'cv.md')}\nall numbers: ${join(out, 'cv.json')}`);

@@ -197,6 +197,30 @@ export async function trainArmStudent(ctx: StageContext, arm: ArmConfig, train: 
   return { rows, text };
 }
 
+/** Wall-clock seconds of one stage of a run (`run.json`'s `stages`, and the table `llm-ir run` prints). */
+export interface StageTime {
+  /** The stage: load, ocr, student, predict, knn, distill, write, score. */
+  stage: string;
+  /** Seconds, to the millisecond. */
+  seconds: number;
+}
+
+/** Times the stages of a run in the order they ran. */
+function stageClock(): { stages: StageTime[]; time<T>(stage: string, work: () => Promise<T>): Promise<T> } {
+  const stages: StageTime[] = [];
+  return {
+    stages,
+    async time(stage, work) {
+      const t0 = performance.now();
+      try {
+        return await work();
+      } finally {
+        stages.push({ stage, seconds: Math.round(performance.now() - t0) / 1000 });
+      }
+    },
+  };
+}
+
 /** Blends two prediction sets row by row: `(1 - weight) a + weight b`, through distill's ensemble teacher. */
 async function blend(rows: readonly Sample[], a: { id: string; predictions: Prediction[] }, b: { id: string; predictions: Prediction[] }, weight: number): Promise<Prediction[]> {
   return ensembleTeacher([fixedTeacher(a.id, a.predictions), fixedTeacher(b.id, b.predictions)], [1 - weight, weight]).label(rows);
@@ -210,7 +234,7 @@ async function blend(rows: readonly Sample[], a: { id: string; predictions: Pred
  * `submission.csv`, `predictions.jsonl`, `run.json` and, when the test rows carry labels,
  * `summary.json` and `report.html` (`@llm-ir/eval`). Test labels are used for scoring only.
  */
-export async function runArm(options: RunArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary>; errors: number }> {
+export async function runArm(options: RunArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary>; errors: number; stages: StageTime[] }> {
   const { arm } = options;
   const out = resolve(options.out);
   await checkRunInputs(options);
@@ -221,48 +245,63 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
     ...(options.force ? { force: true } : {}),
   });
   const ctx = runContext(run, options);
-  return withRun({ run, ctx, signal: options.signal }, async () => {
-    const splits = await loadRunSplits(options.train, options.test, run);
-    const { train, test } = await armOcr(ctx, arm, { rows: splits.train, imagesDir: options.trainImages }, { rows: splits.test, imagesDir: options.testImages });
-    const first = await trainArmStudent(ctx, arm, train, options.trainImages);
-    await writeFileAtomic(join(out, 'student.json'), first.text);
+  const clock = stageClock();
+  const time = clock.time;
+  return withRun({ run, ctx, signal: options.signal, notes: () => ({ stages: clock.stages }) }, async () => {
+    const splits = await time('load', () => loadRunSplits(options.train, options.test, run));
+    const { train, test } = await time('ocr', () => armOcr(ctx, arm, { rows: splits.train, imagesDir: options.trainImages }, { rows: splits.test, imagesDir: options.testImages }));
+    const first = await time('student', async () => {
+      const trained = await trainArmStudent(ctx, arm, train, options.trainImages);
+      await writeFileAtomic(join(out, 'student.json'), trained.text);
+      return trained;
+    });
     const forTest = (text: string) => parseStudent(text, studentOptionsOf(ctx, arm, options.testImages).features ?? {});
-    const studentPredictions = await forTest(first.text).predictProba(test);
+    const studentPredictions = await time('predict', () => forTest(first.text).predictProba(test));
     let predictions = studentPredictions;
     let knn: Prediction[] | undefined;
     if (arm.rag || arm.distill) {
-      const k = knnClassifier({ k: arm.rag?.k ?? 10 });
-      try {
-        await k.fit(first.rows);
-        knn = await k.predictProba(test);
-      } finally {
-        await k.close();
-      }
+      knn = await time('knn', async () => {
+        const k = knnClassifier({ k: arm.rag?.k ?? 10 });
+        try {
+          await k.fit(first.rows);
+          return await k.predictProba(test);
+        } finally {
+          await k.close();
+        }
+      });
     }
     if (arm.rag && knn) predictions = await blend(test, { id: 'student', predictions }, { id: 'knn', predictions: knn }, arm.rag.weight);
     if (arm.distill) {
-      // the teacher (the first student + kNN) labels the unlabelled test rows; a second student learns from them
-      const teacher = knn ? await blend(test, { id: 'student', predictions: studentPredictions }, { id: 'knn', predictions: knn }, arm.distill.knnWeight) : studentPredictions;
-      const soft = new Map(teacher.map((p) => [p.id, p.probs!]));
-      const bothDirs = options.testImages === options.trainImages ? [options.trainImages] : [options.trainImages, options.testImages];
-      const second = await trainStudentStage(ctx, [...first.rows, ...test], { ...studentOptionsOf(ctx, arm, bothDirs), soft, alpha: arm.distill.alpha, temperature: arm.distill.temperature });
-      await writeFileAtomic(join(out, 'student-distilled.json'), second.text);
-      predictions = await forTest(second.text).predictProba(test);
-      if (arm.rag && knn) predictions = await blend(test, { id: 'student', predictions }, { id: 'knn', predictions: knn }, arm.rag.weight);
+      const distill = arm.distill;
+      predictions = await time('distill', async () => {
+        // the teacher (the first student + kNN) labels the unlabelled test rows; a second student learns from them
+        const teacher = knn ? await blend(test, { id: 'student', predictions: studentPredictions }, { id: 'knn', predictions: knn }, distill.knnWeight) : studentPredictions;
+        const soft = new Map(teacher.map((p) => [p.id, p.probs!]));
+        const bothDirs = options.testImages === options.trainImages ? [options.trainImages] : [options.trainImages, options.testImages];
+        const second = await trainStudentStage(ctx, [...first.rows, ...test], { ...studentOptionsOf(ctx, arm, bothDirs), soft, alpha: distill.alpha, temperature: distill.temperature });
+        await writeFileAtomic(join(out, 'student-distilled.json'), second.text);
+        const distilled = await forTest(second.text).predictProba(test);
+        return arm.rag && knn ? blend(test, { id: 'student', predictions: distilled }, { id: 'knn', predictions: knn }, arm.rag.weight) : distilled;
+      });
     }
-    await writePredictionsJsonl(join(out, 'predictions.jsonl'), predictions);
-    await writeSubmissionCsv(join(out, 'submission.csv'), predictions.map((p) => ({ id: p.id, predict: p.label })));
+    await time('write', async () => {
+      await writePredictionsJsonl(join(out, 'predictions.jsonl'), predictions);
+      await writeSubmissionCsv(join(out, 'submission.csv'), predictions.map((p) => ({ id: p.id, predict: p.label })));
+    });
     let summary: ReturnType<typeof toRunSummary> | undefined;
     if (splits.gold.length) {
-      const score = scoreChallenge(splits.gold, predictions, { resamples: 1000, seed: ctx.seed });
-      summary = toRunSummary(arm.name, score, { factors: armFactors(arm) });
-      await run.writeSummary(summary);
-      await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name}`, subtitle: arm.description ?? '', score, slices: errorSlices(splits.labelled, predictions) });
-      for (const [name, value] of [['scene/weightedF1', score.scene.weightedF1], ['intent/weightedF1', score.intent.weightedF1], ['average', score.average]] as const) {
-        if (Number.isFinite(value)) await run.logMetric({ name, value });
-      }
+      summary = await time('score', async () => {
+        const score = scoreChallenge(splits.gold, predictions, { resamples: 1000, seed: ctx.seed });
+        const s = toRunSummary(arm.name, score, { factors: armFactors(arm) });
+        await run.writeSummary(s);
+        await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name}`, subtitle: arm.description ?? '', score, slices: errorSlices(splits.labelled, predictions) });
+        for (const [name, value] of [['scene/weightedF1', score.scene.weightedF1], ['intent/weightedF1', score.intent.weightedF1], ['average', score.average]] as const) {
+          if (Number.isFinite(value)) await run.logMetric({ name, value });
+        }
+        return s;
+      });
     }
     await ctx.drain();
-    return { predictions, ...(summary ? { summary } : {}), errors: run.info.errorCount };
+    return { predictions, ...(summary ? { summary } : {}), errors: run.info.errorCount, stages: clock.stages };
   });
 }

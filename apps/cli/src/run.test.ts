@@ -42,7 +42,12 @@ describe('llm-ir run', () => {
     const summary = JSON.parse(await readFile(join(dir, 'a', 'summary.json'), 'utf8'));
     expect(summary).toMatchObject({ arm: '+distill', factors: { ocrTrain: true, distill: true } });
     expect(await readFile(join(dir, 'a', 'report.html'), 'utf8')).toContain('<svg');
-    expect(JSON.parse(await readFile(join(dir, 'a', 'run.json'), 'utf8')).status).toBe('succeeded');
+    const record = JSON.parse(await readFile(join(dir, 'a', 'run.json'), 'utf8'));
+    expect(record.status).toBe('succeeded');
+    // the time of every stage, in the order they ran, in run.json and as the table on stderr
+    expect(record.notes.stages.map((t: { stage: string }) => t.stage)).toEqual(['load', 'ocr', 'student', 'predict', 'knn', 'distill', 'write', 'score']);
+    expect(record.notes.stages.every((t: { seconds: number }) => t.seconds >= 0)).toBe(true);
+    expect(labelled.stderr).toMatch(/\+distill: time per stage\n\s+stage\s+load\s+ocr\s+student\s+predict\s+knn\s+distill\s+write\s+score\s+total\n\s+seconds(\s+\d+\.\d){9}\n/);
     // both students of the arm were trained once and kept in the artifact cache; the blank run loaded them
     expect((await readdir(join(dir, 'cache', 'student'), { recursive: true })).filter((f) => /^[0-9a-f]{64}$/.test(f.split('/').pop()!))).toHaveLength(2);
   }, 240_000);

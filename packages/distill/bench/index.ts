@@ -49,8 +49,9 @@ async function crossValidate(options: StudentOptions): Promise<{ scene: number; 
   return { scene: s.scene.weightedF1, intent: s.intent.weightedF1, average: s.average, seconds: (performance.now() - start) / 1000 };
 }
 
-const MAX_ITER = Number(process.env['LLM_IR_BENCH_MAXITER'] ?? 120);
-const base: StudentOptions = { features: { imagesDir: IMAGES, lexicon }, C: 10, maxIter: MAX_ITER };
+const MAX_ITER = Number(process.env['LLM_IR_BENCH_MAXITER'] ?? 100);
+// the student's own per-task defaults (C, blocks), as `llm-ir run` and `llm-ir distill train` use it
+const base: StudentOptions = { features: { imagesDir: IMAGES, lexicon }, maxIter: MAX_ITER };
 const families: Array<keyof FeatureFamilies> = (process.env['LLM_IR_BENCH_FAMILIES'] ?? 'agentChars,ocrChars,words,layout,image,lexicon').split(',') as Array<keyof FeatureFamilies>;
 const full = await crossValidate(base);
 console.error('full', full);
@@ -62,7 +63,7 @@ for (const fam of families) {
   ablation.rows.push([`without ${fam}`, 100 * r.intent, 100 * r.scene, 100 * r.average, 100 * (full.average - r.average)]);
   console.error(fam, r);
 }
-const plain = await crossValidate({ features: { families: { words: false, layout: false, image: false, lexicon: false } }, C: 10, maxIter: MAX_ITER });
+const plain = await crossValidate({ features: { families: { words: false, layout: false, image: false, lexicon: false } }, maxIter: MAX_ITER });
 ablation.rows.push(['plain char TF-IDF (user, agent, OCR)', 100 * plain.intent, 100 * plain.scene, 100 * plain.average, null]);
 
 // ---- distillation ----

@@ -1,8 +1,9 @@
+import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { LlmIrError, type OcrLine, type Sample } from '@llm-ir/core';
 import { imageOcr } from '@llm-ir/core/challenge';
-import { checkImage, sha256 } from '@llm-ir/core/io';
+import { checkImage, resolveImagePath, sha256 } from '@llm-ir/core/io';
 import { segmenter } from '@llm-ir/augmentation';
 import { hstack, sparseFromMap, type SparseMatrix, type SparseRow } from './sparse.ts';
 
@@ -162,11 +163,32 @@ function layoutFeatures(s: Sample): number[] {
 // anew), at most IMAGE_CACHE_LIMIT entries (the oldest go first).
 const IMAGE_CACHE_LIMIT = 8192;
 const imageCache = new Map<string, number[]>();
+// the same statistics by file (resolved path, size, modification time): a file seen before and not
+// changed since is neither decoded, read nor hashed again (prediction reads every image of every row)
+const fileCache = new Map<string, number[]>();
+
+/** The statistics of an image file seen before and unchanged since, if any (no error: the full check reports). */
+async function knownFile(dirs: readonly string[], name: string): Promise<{ key: string; stats: number[] | undefined } | undefined> {
+  for (const dir of dirs) {
+    try {
+      const path = await resolveImagePath(dir, name);
+      const st = await stat(path);
+      if (!st.isFile()) return undefined;
+      const key = `${path}\0${st.size}\0${st.mtimeMs}`;
+      return { key, stats: fileCache.get(key) };
+    } catch {
+      // not in this folder (or refused): the next one, then the full check
+    }
+  }
+  return undefined;
+}
 
 /** Image statistics of one image on a 64 x 64 thumbnail; undefined (reported through `onImageError`) when it cannot be read. */
 async function imageStats(imagesDirs: string | readonly string[], name: string, onImageError?: (error: LlmIrError) => void): Promise<number[] | undefined> {
   const dirs = typeof imagesDirs === 'string' ? [imagesDirs] : imagesDirs;
   let from: string | undefined;
+  const known = await knownFile(dirs, name);
+  if (known?.stats) return known.stats;
   try {
     let info: Awaited<ReturnType<typeof checkImage>> | undefined;
     for (const [i, dir] of dirs.entries()) {
@@ -182,9 +204,15 @@ async function imageStats(imagesDirs: string | readonly string[], name: string, 
     const bytes = await readFile(info.path);
     const key = sha256(bytes);
     const hit = imageCache.get(key);
+    const remember = (stats: number[]) => {
+      if (!known) return;
+      fileCache.set(known.key, stats);
+      if (fileCache.size > IMAGE_CACHE_LIMIT) fileCache.delete(fileCache.keys().next().value!);
+    };
     if (hit) {
       imageCache.delete(key);
       imageCache.set(key, hit);
+      remember(hit);
       return hit;
     }
     const { data } = await sharp(bytes).autoOrient().flatten({ background: '#fff' }).resize(64, 64, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -212,6 +240,7 @@ async function imageStats(imagesDirs: string | readonly string[], name: string, 
     const stats = [Math.log(info.width / info.height), Math.log(info.width * info.height) / 14, colourful, edges / (62 * 62), sat / n, ...hist];
     imageCache.set(key, stats);
     if (imageCache.size > IMAGE_CACHE_LIMIT) imageCache.delete(imageCache.keys().next().value!);
+    remember(stats);
     return stats;
   } catch (error) {
     // the image's statistics are left at the training mean (zero after scaling); the caller hears of
@@ -284,6 +313,20 @@ async function denseRaw(s: Sample, fam: Required<FeatureFamilies>, o: FeatureOpt
   return out;
 }
 
+/**
+ * The dense features of many rows, DENSE_CONCURRENCY rows at a time (image reads and decodes overlap
+ * on libuv's pool); unreadable images are reported through `onImageError` in row order, whatever
+ * order the reads finish in, so a run's errors file is the same every time.
+ */
+async function denseAll(samples: readonly Sample[], fam: Required<FeatureFamilies>, o: FeatureOptions, domains: string[]): Promise<number[][]> {
+  const limit = pLimit(DENSE_CONCURRENCY);
+  const errors = samples.map(() => [] as LlmIrError[]);
+  const raws = await Promise.all(samples.map((s, i) => limit(() => denseRaw(s, fam, { ...o, onImageError: (e) => errors[i]!.push(e) }, domains))));
+  if (o.onImageError) for (const e of errors.flat()) o.onImageError(e);
+  return raws;
+}
+const DENSE_CONCURRENCY = 16;
+
 function build(state: State, o: FeatureOptions): Featurizer {
   const fam = state.options.families;
   const vocabs: Record<string, Vocab> = {};
@@ -311,7 +354,8 @@ function build(state: State, o: FeatureOptions): Featurizer {
     ranges,
     async transform(samples) {
       const rows: SparseRow[] = [];
-      for (const s of samples) {
+      const dense = scaler ? await denseAll(samples, fam, o, state.domains) : [];
+      for (const [i, s] of samples.entries()) {
         const f = textFields(s);
         const parts: Array<{ row: SparseRow; offset: number }> = [];
         if (vocabs['user']) parts.push({ row: weighted(tfidf(charGrams(f.user, range), vocabs['user']), 'user'), offset: ranges['user']![0] });
@@ -320,7 +364,7 @@ function build(state: State, o: FeatureOptions): Featurizer {
         if (vocabs['ocr']) parts.push({ row: weighted(tfidf(charGrams(f.ocr, range), vocabs['ocr']), 'ocr'), offset: ranges['ocr']![0] });
         if (vocabs['words']) parts.push({ row: weighted(tfidf(wordGrams(wordsText(f, fam)), vocabs['words']), 'words'), offset: ranges['words']![0] });
         if (scaler) {
-          const raw = await denseRaw(s, fam, o, state.domains);
+          const raw = dense[i]!;
           // standardised, then scaled so the block's expected norm is 1, like each TF-IDF block:
           // unscaled, a dozen dense columns outweigh the text and the model overfits them
           const scale = weight('dense') / Math.sqrt(raw.length);
@@ -355,7 +399,7 @@ export async function fitFeaturizer(samples: readonly Sample[], options: Feature
   const domains = families.lexicon ? [...new Set(options.lexicon!.groups.map((g) => g.domain))].sort() : [];
   let dense: State['dense'];
   if (families.layout || families.image || families.lexicon) {
-    const raws = await Promise.all(samples.map((s) => denseRaw(s, families, options, domains)));
+    const raws = await denseAll(samples, families, options, domains);
     const names = [...(families.layout ? LAYOUT : []), ...(families.image ? IMAGE : []), ...domains.map((d) => `lex:${d}`)];
     const mean = names.map((_, j) => raws.reduce((a, r) => a + r[j]!, 0) / Math.max(1, raws.length));
     const std = names.map((_, j) => Math.sqrt(raws.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / Math.max(1, raws.length)) || 1);

@@ -82,11 +82,13 @@ print(json.dumps([d['labels'][int(c)] for c in clf.predict(m(d['test']))]))`,
         expect(Math.abs(numeric - grad[j]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(numeric)));
       }
     }
-    // a feature column no row uses has only the L2 term: gradient = the weight itself
+    // a feature column no row uses (feature 1: its k weights at 1 * k .. 2 * k, feature-major) has only
+    // the L2 term: gradient = the weight itself; a used feature's gradient is not
     const theta = Float64Array.from({ length: k * d + k }, (_, i) => i / 10);
     const grad = new Float64Array(theta.length);
     f(theta, grad);
-    for (let c = 0; c < k; c++) expect(grad[c * d + 1]).toBeCloseTo(theta[c * d + 1]!, 12);
+    for (let c = 0; c < k; c++) expect(grad[1 * k + c]).toBeCloseTo(theta[1 * k + c]!, 12);
+    for (let c = 0; c < k; c++) expect(Math.abs(grad[2 * k + c]! - theta[2 * k + c]!)).toBeGreaterThan(1e-6);
   });
 
   it('stops at the optimum of that loss: it equals an independent implementation, and no small step lowers it', () => {

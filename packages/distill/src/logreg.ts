@@ -14,8 +14,11 @@ export interface LogRegOptions {
   sampleWeight?: Float64Array;
   /** Distillation temperature for the soft targets. @default 1 */
   temperature?: number;
-  /** Called every iteration with the loss (for early stopping, return true to stop). */
-  onIteration?: (iteration: number, loss: number, weights: Float64Array) => boolean | void;
+  /**
+   * Called every iteration with the loss and a function returning the current model (a copy, for
+   * early stopping on held-out rows); return true to stop.
+   */
+  onIteration?: (iteration: number, loss: number, current: () => Pick<LogRegModel, 'k' | 'd' | 'w' | 'b'>) => boolean | void;
 }
 
 /** Targets of row i: a gold class (or -1), and optionally teacher probabilities with their weight. */
@@ -71,7 +74,8 @@ export function softmax(z: Float64Array, temperature = 1): Float64Array {
 /**
  * The objective L-BFGS minimises for {@link fitLogisticRegression}, and its analytic gradient:
  * `C * sum_i w_i [a CE(gold) + (1 - a) T^2 KL(q_T || p_T)] + ||W||^2 / 2` over the parameters
- * `theta = [W (k x d, row-major), b (k)]`; the bias is not penalised. Writes the gradient into `grad`
+ * `theta = [W, b]`, W stored feature-major (the k class weights of feature j at `j * k .. j * k + k`,
+ * so a sparse row touches k contiguous numbers per non-zero), b (k); the bias is not penalised. Writes the gradient into `grad`
  * and returns the loss.
  */
 export function logRegObjective(x: SparseMatrix, k: number, targets: Targets, options: Pick<LogRegOptions, 'C' | 'sampleWeight' | 'temperature'> = {}): (theta: Float64Array, grad: Float64Array) => number {
@@ -88,20 +92,36 @@ export function logRegObjective(x: SparseMatrix, k: number, targets: Targets, op
     return softmax(z, T);
   });
 
+  // the rows as one CSR block in float64 (one tight loop per row and class, no per-row allocations)
+  const indptr = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) indptr[i + 1] = indptr[i]! + x.rows[i]!.indices.length;
+  const idx = new Int32Array(indptr[n]!);
+  const val = new Float64Array(indptr[n]!);
+  x.rows.forEach((row, i) => {
+    idx.set(row.indices, indptr[i]!);
+    val.set(row.values, indptr[i]!);
+  });
   const z = new Float64Array(k);
   const zt = new Float64Array(k);
+  const r = new Float64Array(k);
+  const kd = k * d;
   return (theta: Float64Array, grad: Float64Array): number => {
     grad.fill(0);
-    const model = { k, d, w: theta.subarray(0, k * d), b: theta.subarray(k * d) };
     let loss = 0;
     for (let i = 0; i < n; i++) {
-      const row = x.rows[i]!;
-      decision(model, row, z);
+      const lo = indptr[i]!;
+      const hi = indptr[i + 1]!;
+      for (let c = 0; c < k; c++) z[c] = theta[kd + c]!;
+      for (let j = lo; j < hi; j++) {
+        const base = idx[j]! * k;
+        const v = val[j]!;
+        for (let c = 0; c < k; c++) z[c]! += theta[base + c]! * v;
+      }
       const g = targets.gold[i]!;
       const q = softT?.[i];
       const a = q ? (g >= 0 ? alpha : 0) : 1;
       // residual r = dLoss/dz
-      const r = new Float64Array(k);
+      r.fill(0);
       if (g >= 0 && a > 0) {
         zt.set(z);
         softmax(zt);
@@ -116,20 +136,25 @@ export function logRegObjective(x: SparseMatrix, k: number, targets: Targets, op
         loss += sw[i]! * (1 - a) * T * T * kl;
         for (let c = 0; c < k; c++) r[c]! += (1 - a) * T * (zt[c]! - q[c]!);
       }
+      const ci = C * sw[i]!;
       for (let c = 0; c < k; c++) {
-        const rc = C * sw[i]! * r[c]!;
-        if (rc === 0) continue;
-        const base = c * d;
-        for (let j = 0; j < row.indices.length; j++) grad[base + row.indices[j]!]! += rc * row.values[j]!;
-        grad[k * d + c]! += rc;
+        r[c]! *= ci;
+        grad[kd + c]! += r[c]!;
+      }
+      for (let j = lo; j < hi; j++) {
+        const base = idx[j]! * k;
+        const v = val[j]!;
+        for (let c = 0; c < k; c++) grad[base + c]! += r[c]! * v;
       }
     }
     loss *= C;
-    for (let j = 0; j < k * d; j++) {
-      loss += 0.5 * theta[j]! * theta[j]!;
-      grad[j]! += theta[j]!;
+    let reg = 0;
+    for (let j = 0; j < kd; j++) {
+      const t = theta[j]!;
+      reg += t * t;
+      grad[j]! += t;
     }
-    return loss;
+    return loss + 0.5 * reg;
   };
 }
 
@@ -144,8 +169,15 @@ export function fitLogisticRegression(x: SparseMatrix, k: number, targets: Targe
   const d = x.cols;
   const theta = new Float64Array(k * d + k);
   const evaluate = logRegObjective(x, k, targets, options);
-  const result = lbfgs(theta, evaluate, { maxIter: options.maxIter ?? 500, tol: options.tol ?? 1e-4, memory: options.memory ?? 10, ...(options.onIteration ? { onIteration: options.onIteration } : {}) });
-  return { k, d, w: theta.slice(0, k * d), b: theta.slice(k * d), iterations: result.iterations, loss: result.loss };
+  // theta's W is feature-major; the model keeps scikit-learn's class-major coef_ (K x D)
+  const model = (t: Float64Array) => {
+    const w = new Float64Array(k * d);
+    for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) w[c * d + j] = t[j * k + c]!;
+    return { k, d, w, b: t.slice(k * d) };
+  };
+  const onIteration = options.onIteration;
+  const result = lbfgs(theta, evaluate, { maxIter: options.maxIter ?? 500, tol: options.tol ?? 1e-4, memory: options.memory ?? 10, ...(onIteration ? { onIteration: (i: number, loss: number, t: Float64Array) => onIteration(i, loss, () => model(t)) } : {}) });
+  return { ...model(theta), iterations: result.iterations, loss: result.loss };
 }
 
 /** Minimises f with L-BFGS (two-loop recursion, backtracking line search with the Armijo condition). */
@@ -157,9 +189,17 @@ export function lbfgs(
   const n = x.length;
   const g = new Float64Array(n);
   let fx = f(x, g);
-  const S: Float64Array[] = [];
-  const Y: Float64Array[] = [];
-  const rho: number[] = [];
+  // the last `memory` pairs (s, y) in a ring of preallocated vectors: S[slot(j)] is the j-th oldest
+  const m = options.memory;
+  const S = Array.from({ length: m }, () => new Float64Array(n));
+  const Y = Array.from({ length: m }, () => new Float64Array(n));
+  const rho = new Float64Array(m);
+  const alphas = new Float64Array(m);
+  let sSpare = new Float64Array(n);
+  let ySpare = new Float64Array(n);
+  let stored = 0;
+  let head = 0;
+  const slot = (j: number) => (head + j) % m;
   const dir = new Float64Array(n);
   const xNew = new Float64Array(n);
   const gNew = new Float64Array(n);
@@ -169,39 +209,39 @@ export function lbfgs(
     return s;
   };
   const maxAbs = (a: Float64Array) => {
-    let m = 0;
-    for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(a[i]!));
-    return m;
+    let mx = 0;
+    for (let i = 0; i < n; i++) mx = Math.max(mx, Math.abs(a[i]!));
+    return mx;
   };
   let iter = 0;
   for (; iter < options.maxIter; iter++) {
     if (maxAbs(g) <= options.tol) break;
     // two-loop recursion: dir = -H g
     for (let i = 0; i < n; i++) dir[i] = -g[i]!;
-    const alphas: number[] = [];
-    for (let j = S.length - 1; j >= 0; j--) {
-      const a = rho[j]! * dot(S[j]!, dir);
+    for (let j = stored - 1; j >= 0; j--) {
+      const sj = S[slot(j)]!, yj = Y[slot(j)]!;
+      const a = rho[slot(j)]! * dot(sj, dir);
       alphas[j] = a;
-      for (let i = 0; i < n; i++) dir[i]! -= a * Y[j]![i]!;
+      for (let i = 0; i < n; i++) dir[i]! -= a * yj[i]!;
     }
-    if (S.length) {
-      const last = S.length - 1;
-      const gamma = dot(S[last]!, Y[last]!) / dot(Y[last]!, Y[last]!);
+    if (stored) {
+      const sl = S[slot(stored - 1)]!, yl = Y[slot(stored - 1)]!;
+      const gamma = dot(sl, yl) / dot(yl, yl);
       for (let i = 0; i < n; i++) dir[i]! *= gamma;
     } else {
       const scale = 1 / Math.max(1, Math.sqrt(dot(g, g)));
       for (let i = 0; i < n; i++) dir[i]! *= scale;
     }
-    for (let j = 0; j < S.length; j++) {
-      const b = rho[j]! * dot(Y[j]!, dir);
-      for (let i = 0; i < n; i++) dir[i]! += S[j]![i]! * (alphas[j]! - b);
+    for (let j = 0; j < stored; j++) {
+      const sj = S[slot(j)]!, yj = Y[slot(j)]!;
+      const b = rho[slot(j)]! * dot(yj, dir);
+      const c = alphas[j]! - b;
+      for (let i = 0; i < n; i++) dir[i]! += sj[i]! * c;
     }
     let slope = dot(g, dir);
     if (slope >= 0) {
       // not a descent direction: restart from steepest descent
-      S.length = 0;
-      Y.length = 0;
-      rho.length = 0;
+      stored = 0;
       for (let i = 0; i < n; i++) dir[i] = -g[i]!;
       slope = dot(g, dir);
     }
@@ -214,22 +254,21 @@ export function lbfgs(
       step *= 0.5;
     }
     if (!(fNew < fx) && !(fNew <= fx + 1e-4 * step * slope)) break;
-    const s = new Float64Array(n);
-    const y = new Float64Array(n);
+    // the new pair is built in the spare vectors and swapped into the ring (over the oldest pair
+    // when it is full) only when it keeps the curvature condition
+    let sy = 0;
     for (let i = 0; i < n; i++) {
-      s[i] = xNew[i]! - x[i]!;
-      y[i] = gNew[i]! - g[i]!;
+      sSpare[i] = xNew[i]! - x[i]!;
+      ySpare[i] = gNew[i]! - g[i]!;
+      sy += sSpare[i]! * ySpare[i]!;
     }
-    const sy = dot(s, y);
     if (sy > 1e-10) {
-      S.push(s);
-      Y.push(y);
-      rho.push(1 / sy);
-      if (S.length > options.memory) {
-        S.shift();
-        Y.shift();
-        rho.shift();
-      }
+      const into = stored < m ? slot(stored) : head;
+      [S[into], sSpare] = [sSpare, S[into]!];
+      [Y[into], ySpare] = [ySpare, Y[into]!];
+      rho[into] = 1 / sy;
+      if (stored < m) stored++;
+      else head = (head + 1) % m;
     }
     x.set(xNew);
     g.set(gNew);

@@ -5,7 +5,9 @@ import type { Teacher } from './teachers.ts';
 
 /** Bump when the student's features or training change, so cached students are not reused. */
 // student-4: the intent model's default inputs (last customer turn, agent turns at 0.5, no OCR or jieba words)
-const STUDENT_CACHE_VERSION = 'student-4';
+// student-5: per-task defaults chosen by nested CV (scene C 3, intent without lexicon shares), L-BFGS
+// at most 100 iterations, feature-major weights during the fit
+const STUDENT_CACHE_VERSION = 'student-5';
 
 /** Options of {@link trainStudentStage}: the student's, plus teacher probabilities. */
 export interface StudentStageOptions extends StudentOptions {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { labelSetOf, loadSamples, stratifiedKFold, type Sample } from '@llm-ir/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fitFeaturizer, loadFeaturizer } from './features.ts';
-import { createStudent, loadStudent, validationSplit } from './student.ts';
+import { createStudent, loadStudent, STUDENT_TASK_DEFAULTS, validationSplit } from './student.ts';
 
 const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
 let samples: Sample[];
@@ -152,5 +152,26 @@ describe('student hygiene (issue 14, point 5)', () => {
     const norm = (r: { indices: Int32Array; values: Float32Array }) => Math.hypot(...Array.from(r.values).filter((_, j) => r.indices[j]! >= lo && r.indices[j]! < hi));
     expect(norm(a!)).toBeCloseTo(1, 5);
     expect(norm(b!)).toBeCloseTo(0.5, 5);
+  }, 60_000);
+
+  it('takes per-task settings over the shared ones over the task defaults, and leaves the other task alone', async () => {
+    const rows = samples.filter((s) => s.task === 'intent').slice(0, 60).concat(samples.filter((s) => s.task === 'scene').slice(0, 60));
+    const stateOf = (student: ReturnType<typeof createStudent>, task: string) => JSON.parse(student.serialize()).tasks[task].featurizer as { options: { minDf?: number; families: Record<string, boolean>; blockWeights: Record<string, number> }; vocabs: Record<string, { terms: string[] }> };
+    const student = createStudent({ maxIter: 5, features: { minDf: 3, blockWeights: { agent: 0.8 } }, tasks: { intent: { features: { minDf: 1, families: { words: true } } } } });
+    await student.fit(rows);
+    const intent = stateOf(student, 'intent');
+    const scene = stateOf(student, 'scene');
+    // intent: its own minDf and words, the shared agent weight over its default 0.5, its other defaults kept
+    expect(intent.options.minDf).toBe(1);
+    expect(intent.options.blockWeights.agent).toBe(0.8);
+    expect(intent.options.families).toMatchObject({ words: true, lastUserChars: true, ocrChars: false, image: false });
+    // scene: the shared settings only
+    expect(scene.options.minDf).toBe(3);
+    expect(scene.options.families).toMatchObject({ words: true, ocrChars: true, lastUserChars: false });
+    // minDf 1 keeps n-grams seen once, minDf 3 drops them: more intent terms than with the default
+    const plain = createStudent({ maxIter: 5 });
+    await plain.fit(rows);
+    expect(intent.vocabs['user']!.terms.length).toBeGreaterThan(stateOf(plain, 'intent').vocabs['user']!.terms.length);
+    expect(STUDENT_TASK_DEFAULTS.intent.features.families).toMatchObject({ ocrChars: false, lastUserChars: true });
   }, 60_000);
 });

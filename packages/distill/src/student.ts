@@ -9,11 +9,16 @@ import { decision, fitLogisticRegression, softmax, type LogRegModel } from './lo
 export interface StudentOptions {
   /** Feature families and settings. */
   features?: FeatureOptions;
-  /** Inverse L2 strength (scikit-learn's C). @default 10 */
+  /** Inverse L2 strength (scikit-learn's C), for both tasks. @default the task's ({@link STUDENT_TASK_DEFAULTS}) */
   C?: number;
+  /**
+   * Settings of one task's model over the shared ones (`features` merged family by family and block
+   * by block): the most specific setting wins, then the shared one, then {@link STUDENT_TASK_DEFAULTS}.
+   */
+  tasks?: Partial<Record<Task, StudentTaskOptions>>;
   /** `balanced` weighs each class by n / (K n_c), as scikit-learn. @default 'balanced' */
   classWeight?: 'balanced' | 'none';
-  /** L-BFGS iterations at most. @default 300 */
+  /** L-BFGS iterations at most. @default 100 (scikit-learn's; on the official rows 100 and 300 give the same predictions) */
   maxIter?: number;
   /** Weight of gold cross-entropy vs the teacher KL term for rows having both, in [0, 1]. @default 0.5 */
   alpha?: number;
@@ -27,6 +32,40 @@ export interface StudentOptions {
   validationFraction?: number;
   /** Seed of the validation split. @default 0 */
   seed?: number;
+}
+
+/** Settings of one task's model (see {@link StudentOptions.tasks}). */
+export interface StudentTaskOptions {
+  /** Feature settings of this task's model. */
+  features?: Omit<FeatureOptions, 'imagesDir' | 'lexicon' | 'onImageError'>;
+  /** Inverse L2 strength of this task's model. */
+  C?: number;
+}
+
+/**
+ * The student's settings per task when nothing else is asked for: the configuration nested
+ * cross-validation selects on the 799 official rows (`scripts/student-nested-cv.ts`; BENCHMARKS.md,
+ * "The traditional baseline under nested CV"). Intent is read from the customer's question: their
+ * last turn as its own block, the agent's turns at half weight, no dialogue-image OCR, layout, image
+ * statistics, jieba words or lexicon shares; scene reads every block (lexicon shares when a lexicon is
+ * given) with C = 3.
+ */
+export const STUDENT_TASK_DEFAULTS: Readonly<Record<Task, Readonly<Required<StudentTaskOptions>>>> = {
+  scene: { C: 3, features: {} },
+  intent: { C: 10, features: { families: { image: false, ocrChars: false, layout: false, words: false, lexicon: false, lastUserChars: true }, blockWeights: { agent: 0.5 } } },
+};
+
+/** The feature settings and C of one task: task options over shared options over the task's defaults. */
+function taskSettings(options: StudentOptions, task: Task): { C: number; features: FeatureOptions } {
+  const layers = [STUDENT_TASK_DEFAULTS[task], { ...(options.C !== undefined ? { C: options.C } : {}), features: options.features ?? {} }, options.tasks?.[task] ?? {}];
+  let C = 10;
+  let features: FeatureOptions = {};
+  for (const l of layers) {
+    if (l.C !== undefined) C = l.C;
+    const f = l.features ?? {};
+    features = { ...features, ...f, families: { ...features.families, ...f.families }, blockWeights: { ...features.blockWeights, ...f.blockWeights } };
+  }
+  return { C, features };
 }
 
 interface TaskModel {
@@ -82,22 +121,8 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
     const labels = [...labelSetOf(task).names];
     const use = rows.filter((s) => (s.label !== undefined && labels.includes(s.label)) || soft.has(s.id));
     if (use.length === 0) return;
-    const families = { ...options.features?.families };
-    const blockWeights = { ...options.features?.blockWeights };
-    if (task === 'intent') {
-      // unless asked for otherwise, intent is read from the customer's question: their last turn as its
-      // own block, the agent's turns at half weight, no image statistics (intent accuracy 0.50 -> 0.42
-      // with them on a held-out fold), no OCR of dialogue images and no jieba words. Intent weighted F1
-      // on the 239 official intent rows, pooled over the 5 CV folds (BENCHMARKS.md, "Student inputs"):
-      // with OCR text and layout 50.1; without 56.6; + the last-turn block, agent at 0.5 63.1; - jieba words 65.7
-      families.image ??= false;
-      families.ocrChars ??= false;
-      families.layout ??= false;
-      families.words ??= false;
-      families.lastUserChars ??= true;
-      blockWeights.agent ??= 0.5;
-    }
-    const featurizer = await fitFeaturizer(use, { ...options.features, families, blockWeights });
+    const settings = taskSettings(options, task);
+    const featurizer = await fitFeaturizer(use, settings.features);
     const x = await featurizer.transform(use);
     const gold = Int32Array.from(use, (s) => (s.label !== undefined ? labels.indexOf(s.label) : -1));
     const softArr = use.map((s) => {
@@ -116,7 +141,7 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
       const present = [...counts.keys()].filter((c) => c >= 0).length;
       cls.forEach((c, i) => (weights[i] = use.length / (present * (counts.get(c) ?? 1))));
     }
-    const base = { C: options.C ?? 10, temperature: options.temperature ?? 2, maxIter: options.maxIter ?? 300 };
+    const base = { C: settings.C, temperature: options.temperature ?? 2, maxIter: options.maxIter ?? 100 };
     const targets = { gold, soft: softArr, alpha: options.alpha ?? 0.5 };
     let maxIter = base.maxIter;
     const vf = options.validationFraction ?? 0;
@@ -131,9 +156,9 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
       fitLogisticRegression(xTr, labels.length, { gold: Int32Array.from(tr, (i) => gold[i]!), soft: tr.map((i) => softArr[i]), alpha: targets.alpha }, {
         ...base,
         sampleWeight: Float64Array.from(tr, (i) => weights[i]!),
-        onIteration: (iter, _loss, theta) => {
+        onIteration: (iter, _loss, current) => {
           if (iter % 5 !== 0) return;
-          const m = { k: labels.length, d: x.cols, w: theta.subarray(0, labels.length * x.cols), b: theta.subarray(labels.length * x.cols) };
+          const m = current();
           let vl = 0;
           for (const i of vIdx) {
             const p = softmax(decision(m, x.rows[i]!, z));

@@ -84,9 +84,9 @@ export function distillCommand(io: CliIo): Command {
     .requiredOption('--out <file>', 'student model JSON to write')
     .option('--alpha <a>', 'weight of gold CE vs teacher KL for rows with both', numberFlag('--alpha', { min: 0, max: 1 }), '0.5')
     .option('--temperature <t>', 'distillation temperature', numberFlag('--temperature', { above: 0 }), '2')
-    .option('--c <c>', 'inverse L2 strength', numberFlag('--c', { above: 0 }), '10')
+    .option('--c <c>', 'inverse L2 strength for both tasks (default: each task\'s own, chosen by nested CV)', numberFlag('--c', { above: 0 }))
     .option('--no-lexicon', 'without the e-commerce lexicon features')
-    .action(async (flags: { train: string; images?: string; soft?: string; out: string; alpha: string; temperature: string; c: string; lexicon: boolean }) => {
+    .action(async (flags: { train: string; images?: string; soft?: string; out: string; alpha: string; temperature: string; c?: string; lexicon: boolean }) => {
       const { samples, errors } = await loadOrReport(flags.train, io, { labels: true });
       const soft = new Map<string, Record<string, number>>();
       let badImages = 0;
@@ -99,7 +99,7 @@ export function distillCommand(io: CliIo): Command {
         features: { ...(flags.images ? { imagesDir: flags.images, onImageError } : {}), ...(flags.lexicon ? { lexicon: ecommerceLexicon() } : {}) },
         alpha: Number(flags.alpha),
         temperature: Number(flags.temperature),
-        C: Number(flags.c),
+        ...(flags.c !== undefined ? { C: Number(flags.c) } : {}),
       });
       const t0 = performance.now();
       await student.fitWithSoft(samples, soft, { onProgress: terminalProgress({ enabled: io.progress }) });

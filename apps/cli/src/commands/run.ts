@@ -29,6 +29,13 @@ export function gridArms(): ArmConfig[] {
   return arms;
 }
 
+/** The seconds of each stage of a run, as two aligned lines (stage names, seconds) with the total. */
+function stageTable(name: string, stages: ReadonlyArray<{ stage: string; seconds: number }>): string {
+  const cells = [...stages.map((t) => [t.stage, t.seconds.toFixed(1)]), ['total', stages.reduce((a, t) => a + t.seconds, 0).toFixed(1)]];
+  const widths = cells.map(([a, b]) => Math.max(a!.length, b!.length));
+  return `${name}: time per stage\n  stage    ${cells.map(([a], i) => a!.padStart(widths[i]!)).join('  ')}\n  seconds  ${cells.map(([, b], i) => b!.padStart(widths[i]!)).join('  ')}\n`;
+}
+
 /** `llm-ir run`: one arm (or the grid) end to end. */
 export function runCommand(io: CliIo): Command {
   return withExecutorOptions(new Command('run'))
@@ -73,6 +80,7 @@ export function runCommand(io: CliIo): Command {
         skipped += r.errors;
         if (r.errors) io.stderr(`${arm.name}: ${r.errors} row(s) or image(s) skipped, each with its reason in ${join(out, 'errors.jsonl')}\n`);
         const s = r.summary;
+        if ('stages' in r) io.stderr(stageTable(arm.name, r.stages));
         io.stdout(`${arm.name.padEnd(28)} ${s ? `average ${(100 * s.average).toFixed(2)}  scene ${(100 * s.scene.weightedF1).toFixed(2)}  intent ${(100 * s.intent.weightedF1).toFixed(2)}` : `${r.predictions.length} predictions`}  (${((performance.now() - t0) / 1000).toFixed(1)} s)  ${out}\n`);
       }
       if (!single && existsSync(join(dirs[0]!, 'summary.json'))) {

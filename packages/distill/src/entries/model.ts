@@ -1,4 +1,5 @@
-// @llm-ir/distill/model: the student's featurizer and the L-BFGS logistic regression it trains.
+// @llm-ir/distill/model: the student's featurizer, its per-task defaults and the L-BFGS logistic regression it trains.
+export { STUDENT_TASK_DEFAULTS } from '../student.ts';
 export { fitFeaturizer, loadFeaturizer, textFields, ocrLines } from '../features.ts';
 export type { Featurizer, FeatureOptions, FeatureFamilies, FeatureBlock } from '../features.ts';
 export { fitLogisticRegression, lbfgs, decision, softmax } from '../logreg.ts';
