@@ -199,7 +199,7 @@ export async function trainArmStudent(ctx: StageContext, arm: ArmConfig, train: 
 
 /** Wall-clock seconds of one stage of a run (`run.json`'s `stages`, and the table `llm-ir run` prints). */
 export interface StageTime {
-  /** The stage: load, ocr, student, predict, knn, distill, write, score. */
+  /** The stage: load, ocr, student, predict, knn, rag, distill, write, score. */
   stage: string;
   /** Seconds, to the millisecond. */
   seconds: number;
@@ -270,7 +270,11 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
         }
       });
     }
-    if (arm.rag && knn) predictions = await blend(test, { id: 'student', predictions }, { id: 'knn', predictions: knn }, arm.rag.weight);
+    if (arm.rag && knn) {
+      const rag = arm.rag;
+      const neighbours = knn;
+      predictions = await time('rag', () => blend(test, { id: 'student', predictions }, { id: 'knn', predictions: neighbours }, rag.weight));
+    }
     if (arm.distill) {
       const distill = arm.distill;
       predictions = await time('distill', async () => {

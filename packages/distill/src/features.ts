@@ -205,7 +205,9 @@ async function imageStats(imagesDirs: string | readonly string[], name: string, 
     const key = sha256(bytes);
     const hit = imageCache.get(key);
     const remember = (stats: number[]) => {
-      if (!known) return;
+      // only under the key of the file these statistics come from (the fast path may have found a
+      // copy in an earlier folder that the full check refused)
+      if (!known?.key.startsWith(`${info!.path}\0`)) return;
       fileCache.set(known.key, stats);
       if (fileCache.size > IMAGE_CACHE_LIMIT) fileCache.delete(fileCache.keys().next().value!);
     };
@@ -296,7 +298,10 @@ async function denseRaw(s: Sample, fam: Required<FeatureFamilies>, o: FeatureOpt
   if (fam.layout) out.push(...layoutFeatures(s));
   if (fam.image) {
     const names = s.turns.flatMap((t) => t.images.map((i) => i.path));
-    const stats = (await Promise.all(names.map((n) => imageStats(o.imagesDir!, n, o.onImageError)))).filter((x): x is number[] => x !== undefined);
+    // unreadable images reported in image order, whatever order their reads finish in
+    const errors: Array<LlmIrError | undefined> = names.map(() => undefined);
+    const stats = (await Promise.all(names.map((n, j) => imageStats(o.imagesDir!, n, (e) => (errors[j] = e))))).filter((x): x is number[] => x !== undefined);
+    for (const e of errors) if (e) o.onImageError?.(e);
     const mean = stats.length ? stats[0]!.map((_, j) => stats.reduce((a, st) => a + st[j]!, 0) / stats.length) : new Array(IMAGE.length - 1).fill(0);
     out.push(Math.log1p(names.length), ...mean);
   }

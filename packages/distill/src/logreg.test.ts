@@ -120,6 +120,9 @@ print(json.dumps([d['labels'][int(c)] for c in clf.predict(m(d['test']))]))`,
       });
       return 2 * loss + 0.5 * w.reduce((a, v) => a + v * v, 0);
     };
+    // without curvature pairs (memory 0) it is steepest descent, and still lowers the loss
+    const steepest = fitLogisticRegression(x, k, { gold, soft, alpha: 0.6 }, { C: 2, temperature: 2, maxIter: 20, memory: 0 });
+    expect(steepest.loss).toBeLessThan(fitLogisticRegression(x, k, { gold, soft, alpha: 0.6 }, { C: 2, temperature: 2, maxIter: 1, memory: 0 }).loss);
     const base = objective(fit.w, fit.b);
     expect(base).toBeCloseTo(fit.loss, 6);
     for (let j = 0; j < k * d; j++) {

@@ -262,7 +262,7 @@ export function lbfgs(
       ySpare[i] = gNew[i]! - g[i]!;
       sy += sSpare[i]! * ySpare[i]!;
     }
-    if (sy > 1e-10) {
+    if (sy > 1e-10 && m > 0) {
       const into = stored < m ? slot(stored) : head;
       [S[into], sSpare] = [sSpare, S[into]!];
       [Y[into], ySpare] = [ySpare, Y[into]!];

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelSetOf, loadSamples, stratifiedKFold, type Sample } from '@llm-ir/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fitFeaturizer, loadFeaturizer } from './features.ts';
+import { fitFeaturizer, loadFeaturizer, type FeatureOptions } from './features.ts';
 import { createStudent, loadStudent, STUDENT_TASK_DEFAULTS, validationSplit } from './student.ts';
 
 const MIRE = fileURLToPath(new URL('../../../../shared/datasets/www2025-mire/', import.meta.url));
@@ -173,5 +173,9 @@ describe('student hygiene (issue 14, point 5)', () => {
     await plain.fit(rows);
     expect(intent.vocabs['user']!.terms.length).toBeGreaterThan(stateOf(plain, 'intent').vocabs['user']!.terms.length);
     expect(STUDENT_TASK_DEFAULTS.intent.features.families).toMatchObject({ ocrChars: false, lastUserChars: true });
+    // a key set to undefined (possible from JavaScript) is not set: the defaults stay
+    const unset = createStudent({ maxIter: 5, features: { families: { image: undefined, ocrChars: undefined }, blockWeights: { agent: undefined } } as unknown as FeatureOptions });
+    await unset.fit(rows);
+    expect(stateOf(unset, 'intent').options).toMatchObject({ families: { image: false, ocrChars: false }, blockWeights: { agent: 0.5 } });
   }, 60_000);
 });

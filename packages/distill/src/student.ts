@@ -63,7 +63,9 @@ function taskSettings(options: StudentOptions, task: Task): { C: number; feature
   for (const l of layers) {
     if (l.C !== undefined) C = l.C;
     const f = l.features ?? {};
-    features = { ...features, ...f, families: { ...features.families, ...f.families }, blockWeights: { ...features.blockWeights, ...f.blockWeights } };
+    // a key set to undefined is not set (as `??=` treated it), in families and block weights too
+    const set = <T extends object>(o: T | undefined) => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as T;
+    features = { ...features, ...set(f), families: { ...features.families, ...set(f.families) }, blockWeights: { ...features.blockWeights, ...set(f.blockWeights) } };
   }
   return { C, features };
 }
