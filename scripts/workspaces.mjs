@@ -2,6 +2,8 @@
 // exports and dependencies: knip.json) sees:
 // - each workspace's tsconfig references match its @llm-ir dependencies, and the root's list them all
 // - each publishable package has a README, an `exports` map with source/types/default, and `files`
+// - each package imports (in its non-test sources) and depends on only the packages ARCHITECTURE.md's
+//   "Who may import whom" allows
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -29,6 +31,37 @@ for (const w of workspaces) {
     if (pkg.type !== 'module') problems.push(`${rel}: must be "type": "module"`);
   }
 }
+// ARCHITECTURE.md, "Who may import whom": the one import graph of the packages (apps may import every package)
+const MAY_IMPORT = {
+  '@llm-ir/core': [],
+  '@llm-ir/augmentation': ['@llm-ir/core'],
+  '@llm-ir/ocr': ['@llm-ir/core'],
+  '@llm-ir/eval': ['@llm-ir/core'],
+  '@llm-ir/rag-index': ['@llm-ir/core', '@llm-ir/augmentation'],
+  '@llm-ir/distill': ['@llm-ir/core', '@llm-ir/augmentation'],
+  '@llm-ir/trainer-bridge': ['@llm-ir/core', '@llm-ir/distill'],
+};
+const sources = (dir) => readdirSync(dir, { recursive: true, withFileTypes: true })
+  .filter((e) => e.isFile() && /\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) && !join(e.parentPath, e.name).includes('__fixtures__'))
+  .map((e) => join(e.parentPath, e.name));
+for (const w of workspaces.filter((p) => relative(root, p).startsWith('packages'))) {
+  const pkg = JSON.parse(readFileSync(join(w, 'package.json'), 'utf8'));
+  const rel = relative(root, w);
+  const allowed = MAY_IMPORT[pkg.name];
+  if (!allowed) {
+    problems.push(`${rel}: ${pkg.name} is not in MAY_IMPORT (scripts/workspaces.mjs) and ARCHITECTURE.md`);
+    continue;
+  }
+  for (const d of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).filter((d) => names.has(d) && !allowed.includes(d))) problems.push(`${rel}/package.json: depends on ${d}, which ${pkg.name} may not import (ARCHITECTURE.md)`);
+  for (const file of sources(join(w, 'src'))) {
+    // the testing entry points (fakes for other packages' tests) may use what the tests use
+    if (relative(w, file).startsWith('src/testing')) continue;
+    for (const m of readFileSync(file, 'utf8').matchAll(/from '(@llm-ir\/[a-z-]+)/g)) {
+      if (m[1] !== pkg.name && !allowed.includes(m[1])) problems.push(`${relative(root, file)}: imports ${m[1]}, which ${pkg.name} may not import (ARCHITECTURE.md)`);
+    }
+  }
+}
+
 const rootRefs = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')).references.map((r) => join(root, r.path));
 for (const w of workspaces) if (existsSync(join(w, 'tsconfig.json')) && !rootRefs.includes(w)) problems.push(`tsconfig.json: missing reference to ${relative(root, w)}`);
 

@@ -22,6 +22,11 @@ describe('llm-ir augment', () => {
     expect(added.length).toBeGreaterThan(0);
     for (const a of added.slice(0, 5)) expect((await sharp(join(dir, 'out', 'images', a.image[0])).metadata()).format).toBe('jpeg');
     expect(r.stdout).toMatch(/rows \(\d+ new\) written/);
+    // the lineage the challenge format cannot hold, in the samples file the command names
+    expect(r.stdout).toContain(`lineage (each variant's parentId): ${join(dir, 'out', 'train.samples.jsonl')}`);
+    const lineage = (await readFile(join(dir, 'out', 'train.samples.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { id: string; parentId?: string });
+    const parents = new Set(rows.map((x: { id: string }) => x.id));
+    expect(lineage.filter((x) => x.id.includes('#aug')).every((x) => x.parentId !== undefined && parents.has(x.parentId))).toBe(true);
   }, 60_000);
 
   it('writes a contact sheet and refuses an unknown op', async () => {

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { LlmIrError, writePredictionsJsonl, writeSubmissionCsv, type Prediction, type Sample } from '@llm-ir/core';
+import { LlmIrError, writePredictionsJsonl, writeSubmissionCsv, type Prediction, type Sample, type StageContext } from '@llm-ir/core';
 import { writeFileAtomic } from '@llm-ir/core/io';
-import { scoreChallenge, toRunSummary, writeReport, type CheckpointScore } from '@llm-ir/eval';
+import { scoreStage, type RunSummary } from '@llm-ir/eval';
 import { augmentStage } from '@llm-ir/augmentation';
 import { armFactors, parseArm, predictWithEndpoint, prepareTraining, runTraining, startServer, vllmServeCommand, type ArmConfig, type Checkpoint, type Executor } from '@llm-ir/trainer-bridge';
 import { maxImagesPerRow } from '@llm-ir/trainer-bridge/serve';
-import { armOcr, armPrompts, checkRunInputs, loadRunSplits, openRun, runContext, withRun, type RunArmOptions } from './pipeline.ts';
+import { armOcr, armPrompts, checkRunInputs, loadRunSplits, openRun, recordScore, runContext, withRun, type RunArmOptions } from './pipeline.ts';
 
 /** Options of {@link runGpuArm}: those of the CPU pipeline's {@link RunArmOptions}, plus the GPU side. */
 export interface RunGpuArmOptions extends RunArmOptions {
@@ -31,11 +31,21 @@ export interface RunGpuArmOptions extends RunArmOptions {
  * given. Retrieval and self-distillation are stages of the CPU pipeline only; an arm with them is
  * refused here rather than trained without them.
  */
-function gpuArmOf(arm: ArmConfig, options: { seed?: number; gpus?: number; nodes?: number } = {}): ArmConfig {
+export function gpuArmOf(arm: ArmConfig, options: { seed?: number; gpus?: number; nodes?: number } = {}): ArmConfig {
   const cpuOnly = (['rag', 'distill'] as const).filter((k) => arm[k] !== undefined);
   if (cpuOnly.length) throw new LlmIrError({ code: 'config-invalid', message: `arm ${JSON.stringify(arm.name)} has ${cpuOnly.join(' and ')}: the GPU backends have no ${cpuOnly.join(' / ')} stage (retrieved context and self-distillation run on --backend cpu); remove ${cpuOnly.length > 1 ? 'them' : 'it'} or run with --backend cpu` });
   const train = { ...arm.train, ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.gpus !== undefined ? { gpus: options.gpus } : {}), ...(options.nodes !== undefined ? { nodes: options.nodes } : {}) };
   return parseArm({ ...arm, train }, `arm ${arm.name}`);
+}
+
+/**
+ * The training rows a GPU trainer is given for an arm, the one path of `llm-ir train` and `llm-ir
+ * run` on the GPU backends: the (OCR-attached, see `armOcr`) training rows with the arm's text
+ * augmentation (lineage in `parentId`), then the OCR text written into the prompts when the arm
+ * trains with it.
+ */
+export async function gpuTrainingRows(ctx: StageContext, arm: ArmConfig, train: { rows: Sample[]; imagesDir: string }): Promise<Sample[]> {
+  return armPrompts(arm, await augmentStage(ctx, train.rows, { factor: arm.augment?.factor ?? 1, imagesDir: train.imagesDir }), 'train');
 }
 
 /** The most frequent label of each task in the training rows (the answer for rows the model's reply matched no label). */
@@ -64,7 +74,7 @@ function majority(train: readonly Sample[]): Record<string, string> {
  * of the task and are logged in `errors.jsonl`. A rerun reuses a finished training and the prediction
  * journals.
  */
-export async function runGpuArm(options: RunGpuArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary>; checkpoints: number; errors: number }> {
+export async function runGpuArm(options: RunGpuArmOptions): Promise<{ predictions: Prediction[]; summary?: RunSummary; checkpoints: number; errors: number }> {
   const arm = gpuArmOf(options.arm, { ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.gpus !== undefined ? { gpus: options.gpus } : {}), ...(options.nodes !== undefined ? { nodes: options.nodes } : {}) });
   const out = resolve(options.out);
   const log = options.log ?? (() => {});
@@ -75,16 +85,17 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
     inputs: { train: options.train, test: options.test },
     ...(options.force ? { force: true } : {}),
     // the training folder and the prediction journals are what a rerun resumes from: kept
-    outputs: ['predictions.jsonl', 'submission.csv', 'report.html'],
+    outputs: ['predictions.jsonl', 'submission.csv', 'report.html', 'augment'],
   });
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   const ctx = runContext(run, options);
   return withRun({ run, ctx, signal: options.signal, notes: (r) => ({ checkpoints: r.checkpoints }) }, async () => {
     try {
-      const { gold, ...splits } = await loadRunSplits(options.train, options.test, run);
+      const splits = await loadRunSplits(options.train, options.test, run);
       const ocred = await armOcr(ctx, arm, { rows: splits.train, imagesDir: options.trainImages }, { rows: splits.test, imagesDir: options.testImages });
-      const train = armPrompts(arm, await augmentStage(ctx, ocred.train, { factor: arm.augment?.factor ?? 1, imagesDir: options.trainImages }), 'train');
+      const train = await gpuTrainingRows(ctx, arm, { rows: ocred.train, imagesDir: options.trainImages });
       const test = armPrompts(arm, ocred.test, 'test');
+      const labelled = splits.labelled.length > 0;
 
       // training, or the checkpoints of a finished one
       const runDir = join(out, 'train');
@@ -117,7 +128,7 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
         }
         if (checkpoints.length === 0) throw new LlmIrError({ code: 'training-failed', message: `training in ${runDir} left no checkpoint to predict with` });
         // Table 1 scores every checkpoint when there are labels; without them only the last one is needed
-        const use = gold.length ? checkpoints : checkpoints.slice(-1);
+        const use = labelled ? checkpoints : checkpoints.slice(-1);
         models = use.map((c) => ({ name: `epoch-${c.epoch}`, checkpoint: c }));
         const port = options.port ?? 8000;
         baseURL = `http://127.0.0.1:${port}/v1`;
@@ -137,17 +148,12 @@ export async function runGpuArm(options: RunGpuArmOptions): Promise<{ prediction
       const final = perModel[perModel.length - 1]!;
       await writePredictionsJsonl(join(out, 'predictions.jsonl'), final.predictions);
       await writeSubmissionCsv(join(out, 'submission.csv'), final.predictions.map((p) => ({ id: p.id, predict: p.label })));
-      let summary: ReturnType<typeof toRunSummary> | undefined;
-      if (gold.length) {
-        const seed = options.seed ?? 0;
-        const cps: CheckpointScore[] = perModel.map((m) => {
-          const s = scoreChallenge(gold, m.predictions, { resamples: 0 });
-          return { ...(m.checkpoint ? { epoch: m.checkpoint.epoch, step: m.checkpoint.step } : {}), scene: s.scene.weightedF1, intent: s.intent.weightedF1, average: s.average };
-        });
-        const score = scoreChallenge(gold, final.predictions, { resamples: 1000, seed });
-        summary = toRunSummary(arm.name, score, { factors: armFactors(arm), ...(cps.length > 1 ? { checkpoints: cps } : {}) });
-        await run.writeSummary(summary);
-        await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name} (${options.backend})`, subtitle: arm.description ?? '', score, runs: [{ ...summary, dir: out }], baseline: arm.name });
+      let summary: RunSummary | undefined;
+      if (labelled) {
+        const checkpointed = perModel.filter((m) => m.checkpoint).map((m) => ({ epoch: m.checkpoint!.epoch, step: m.checkpoint!.step, predictions: m.predictions }));
+        const scored = await scoreStage(ctx, { name: arm.name, ...(arm.description ? { description: arm.description } : {}), labelled: splits.labelled, predictions: final.predictions, factors: armFactors(arm), checkpoints: checkpointed }, { title: `llm-ir arm ${arm.name} (${options.backend})` });
+        await recordScore(run, scored);
+        summary = scored.summary;
       }
       return { predictions: final.predictions, ...(summary ? { summary } : {}), checkpoints: checkpoints.length, errors: run.info.errorCount };
     } finally {

@@ -5,10 +5,10 @@ import { LlmIrError, loadSamples, writePredictionsJsonl, writeSubmissionCsv, typ
 import { writeFileAtomic } from '@llm-ir/core/io';
 import { createRunRecord, openArtifactCache, type RunRecord } from '@llm-ir/core/run';
 import { augmentStage, ecommerceLexicon } from '@llm-ir/augmentation';
-import { ensembleTeacher, fixedTeacher, parseStudent, trainStudentStage, type StudentStageOptions } from '@llm-ir/distill';
-import { errorSlices, scoreChallenge, toRunSummary, writeReport } from '@llm-ir/eval';
+import { blendPredictions, distillStudentStage, parseStudent, trainStudentStage, type StudentStageOptions } from '@llm-ir/distill';
+import { scoreStage, type ChallengeScore, type RunSummary } from '@llm-ir/eval';
 import { applyOcr, ocrSplits } from '@llm-ir/ocr';
-import { knnClassifier } from '@llm-ir/rag-index';
+import { knnStage } from '@llm-ir/rag-index';
 import { armFactors, loadArm, type ArmConfig } from '@llm-ir/trainer-bridge';
 import { ocrTasks } from '@llm-ir/trainer-bridge/arm';
 import { knownLabels } from './context.ts';
@@ -126,12 +126,12 @@ export function runContext(run: Pick<RunRecord, 'logError'>, options: { out: str
 /**
  * Loads the training and test rows of a run, records bad rows in its `errors.jsonl` (with rows whose
  * label is not in their task's label set: `unknown-label`), and takes the test labels aside: `test`
- * never carries them (they are for scoring only), `gold` and `labelled` hold them.
+ * never carries them (they are for scoring only), `labelled` holds them.
  *
  * @throws {LlmIrError} `split-unreadable` when a split's JSON array is not well-formed (it was read
  * only up to the fault); `split-empty` when a split has no usable row (empty, or every row bad).
  */
-export async function loadRunSplits(trainFile: string, testFile: string | undefined, run: Pick<RunRecord, 'logError'>): Promise<{ train: Sample[]; test: Sample[]; gold: Array<{ id: string; task: Sample['task']; label: string }>; labelled: Sample[] }> {
+export async function loadRunSplits(trainFile: string, testFile: string | undefined, run: Pick<RunRecord, 'logError'>): Promise<{ train: Sample[]; test: Sample[]; labelled: Sample[] }> {
   const load = async (file: string, flag: string) => {
     const loaded = await loadSamples(file);
     const checked = knownLabels(loaded.samples, file);
@@ -153,7 +153,6 @@ export async function loadRunSplits(trainFile: string, testFile: string | undefi
   return {
     train,
     test: loadedTest.map(({ label: _l, ...s }) => s),
-    gold: labelled.map((s) => ({ id: s.id, task: s.task, label: s.label! })),
     labelled,
   };
 }
@@ -221,9 +220,13 @@ function stageClock(): { stages: StageTime[]; time<T>(stage: string, work: () =>
   };
 }
 
-/** Blends two prediction sets row by row: `(1 - weight) a + weight b`, through distill's ensemble teacher. */
-async function blend(rows: readonly Sample[], a: { id: string; predictions: Prediction[] }, b: { id: string; predictions: Prediction[] }, weight: number): Promise<Prediction[]> {
-  return ensembleTeacher([fixedTeacher(a.id, a.predictions), fixedTeacher(b.id, b.predictions)], [1 - weight, weight]).label(rows);
+/** Records a scored run in its record: `summary.json` and the headline metrics. */
+export async function recordScore(run: Pick<RunRecord, 'writeSummary' | 'logMetric'>, scored: { score: ChallengeScore; summary: RunSummary }): Promise<void> {
+  await run.writeSummary(scored.summary);
+  const { score } = scored;
+  for (const [name, value] of [['scene/weightedF1', score.scene.weightedF1], ['intent/weightedF1', score.intent.weightedF1], ['average', score.average]] as const) {
+    if (Number.isFinite(value)) await run.logMetric({ name, value });
+  }
 }
 
 /**
@@ -234,7 +237,7 @@ async function blend(rows: readonly Sample[], a: { id: string; predictions: Pred
  * `submission.csv`, `predictions.jsonl`, `run.json` and, when the test rows carry labels,
  * `summary.json` and `report.html` (`@llm-ir/eval`). Test labels are used for scoring only.
  */
-export async function runArm(options: RunArmOptions): Promise<{ predictions: Prediction[]; summary?: ReturnType<typeof toRunSummary>; errors: number; stages: StageTime[] }> {
+export async function runArm(options: RunArmOptions): Promise<{ predictions: Prediction[]; summary?: RunSummary; errors: number; stages: StageTime[] }> {
   const { arm } = options;
   const out = resolve(options.out);
   await checkRunInputs(options);
@@ -258,51 +261,32 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
     const forTest = (text: string) => parseStudent(text, studentOptionsOf(ctx, arm, options.testImages).features ?? {});
     const studentPredictions = await time('predict', () => forTest(first.text).predictProba(test));
     let predictions = studentPredictions;
-    let knn: Prediction[] | undefined;
-    if (arm.rag || arm.distill) {
-      knn = await time('knn', async () => {
-        const k = knnClassifier({ k: arm.rag?.k ?? 10 });
-        try {
-          await k.fit(first.rows);
-          return await k.predictProba(test);
-        } finally {
-          await k.close();
-        }
-      });
-    }
-    if (arm.rag && knn) {
-      const rag = arm.rag;
-      const neighbours = knn;
-      predictions = await time('rag', () => blend(test, { id: 'student', predictions }, { id: 'knn', predictions: neighbours }, rag.weight));
-    }
+    // the neighbours of each test row among the training rows: blended in (rag) and part of the distillation teacher
+    const knn = arm.rag || arm.distill ? await time('knn', () => knnStage(ctx, { train: first.rows, test }, { k: arm.rag?.k ?? 10 })) : undefined;
+    const withKnn = (student: Prediction[], weight: number) => (knn ? blendPredictions(test, [{ id: 'student', predictions: student, weight: 1 - weight }, { id: 'knn', predictions: knn, weight }]) : Promise.resolve(student));
+    if (arm.rag) predictions = await time('rag', () => withKnn(predictions, arm.rag!.weight));
     if (arm.distill) {
       const distill = arm.distill;
       predictions = await time('distill', async () => {
         // the teacher (the first student + kNN) labels the unlabelled test rows; a second student learns from them
-        const teacher = knn ? await blend(test, { id: 'student', predictions: studentPredictions }, { id: 'knn', predictions: knn }, distill.knnWeight) : studentPredictions;
-        const soft = new Map(teacher.map((p) => [p.id, p.probs!]));
+        const teacher = await withKnn(studentPredictions, distill.knnWeight);
         const bothDirs = options.testImages === options.trainImages ? [options.trainImages] : [options.trainImages, options.testImages];
-        const second = await trainStudentStage(ctx, [...first.rows, ...test], { ...studentOptionsOf(ctx, arm, bothDirs), soft, alpha: distill.alpha, temperature: distill.temperature });
+        const second = await distillStudentStage(ctx, { labelled: first.rows, unlabelled: test, teacher }, { ...studentOptionsOf(ctx, arm, bothDirs), alpha: distill.alpha, temperature: distill.temperature });
         await writeFileAtomic(join(out, 'student-distilled.json'), second.text);
         const distilled = await forTest(second.text).predictProba(test);
-        return arm.rag && knn ? blend(test, { id: 'student', predictions: distilled }, { id: 'knn', predictions: knn }, arm.rag.weight) : distilled;
+        return arm.rag ? withKnn(distilled, arm.rag.weight) : distilled;
       });
     }
     await time('write', async () => {
       await writePredictionsJsonl(join(out, 'predictions.jsonl'), predictions);
       await writeSubmissionCsv(join(out, 'submission.csv'), predictions.map((p) => ({ id: p.id, predict: p.label })));
     });
-    let summary: ReturnType<typeof toRunSummary> | undefined;
-    if (splits.gold.length) {
+    let summary: RunSummary | undefined;
+    if (splits.labelled.length) {
       summary = await time('score', async () => {
-        const score = scoreChallenge(splits.gold, predictions, { resamples: 1000, seed: ctx.seed });
-        const s = toRunSummary(arm.name, score, { factors: armFactors(arm) });
-        await run.writeSummary(s);
-        await writeReport(join(out, 'report.html'), { title: `llm-ir arm ${arm.name}`, subtitle: arm.description ?? '', score, slices: errorSlices(splits.labelled, predictions) });
-        for (const [name, value] of [['scene/weightedF1', score.scene.weightedF1], ['intent/weightedF1', score.intent.weightedF1], ['average', score.average]] as const) {
-          if (Number.isFinite(value)) await run.logMetric({ name, value });
-        }
-        return s;
+        const scored = await scoreStage(ctx, { name: arm.name, ...(arm.description ? { description: arm.description } : {}), labelled: splits.labelled, predictions, factors: armFactors(arm) });
+        await recordScore(run, scored);
+        return scored.summary;
       });
     }
     await ctx.drain();

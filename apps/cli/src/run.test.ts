@@ -181,6 +181,19 @@ describe('llm-ir run', () => {
       const rag = await cli('run', '--backend', 'llamafactory', '--arm', 'rag', '--train', join(dir, 'train.json'), '--train-images', IMAGES, '--test', join(dir, 'test.json'), '--test-images', IMAGES, '--out', join(dir, 'c'));
       expect(rag.code).not.toBe(0);
       expect(rag.stderr).toMatch(/has rag: the GPU backends have no rag stage/);
+      const trainRag = await cli('train', '--backend', 'llamafactory', '--arm', 'rag', '--train', join(dir, 'train.json'), '--images', IMAGES, '--out', join(dir, 'e'), '--dry-run');
+      expect(trainRag.code).not.toBe(0);
+      expect(trainRag.stderr).toMatch(/has rag: the GPU backends have no rag stage/);
+
+      // `train` and `run` give the GPU trainer the same rows for an arm: augmented, with OCR in the prompts
+      const aug = ['--backend', 'llamafactory', '--arm', '+augment', '--train', join(dir, 'train.json'), '--cache', join(dir, 'cache')];
+      const viaRun = await cli('run', ...aug, '--train-images', IMAGES, '--test', join(dir, 'test.json'), '--test-images', IMAGES, '--out', join(dir, 'f'), '--port', String(port));
+      expect(viaRun.code, viaRun.stderr).toBe(0);
+      const viaTrain = await cli('train', ...aug, '--images', IMAGES, '--out', join(dir, 'g'), '--dry-run');
+      expect(viaTrain.code, viaTrain.stderr).toBe(0);
+      const exported = await readFile(join(dir, 'g', 'data', 'llm_ir_train.json'), 'utf8');
+      expect(exported).toBe(await readFile(join(dir, 'f', 'train', 'data', 'llm_ir_train.json'), 'utf8'));
+      expect(JSON.parse(exported).length).toBeGreaterThan(16);
     } finally {
     }
   }, 240_000);

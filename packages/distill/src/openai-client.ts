@@ -71,6 +71,12 @@ const RETRYABLE = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
  * const r = await client.complete({ model: 'qwen2-vl-7b', messages: [{ role: 'user', content: '你好' }] });
  * ```
  */
+// The retry loop is our own, after weighing the kept libraries: p-retry's delays come from its own
+// exponential schedule (a server's Retry-After cannot set the next wait), and the openai SDK (4.x,
+// core.js `retryRequest`) ignores a Retry-After of 60 s or more and falls back to its own backoff
+// silently, counts no retries, and cannot redact the key from echoed bodies. Here: full-jitter
+// backoff, Retry-After honoured up to `maxBackoffMs` (told through `onNotice` when cut), retries
+// counted in `stats`, the key never in an error.
 export function createChatClient(options: ChatClientOptions): ChatClient {
   const doFetch = options.fetch ?? globalThis.fetch;
   const url = `${options.baseURL.replace(/\/+$/, '')}/chat/completions`;

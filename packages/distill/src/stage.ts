@@ -1,7 +1,7 @@
 import { LlmIrError, type Prediction, type Sample, type StageContext } from '@llm-ir/core';
 import { checkImage, hashValue, sha256File } from '@llm-ir/core/io';
 import { createStudent, parseStudent, type Student, type StudentOptions } from './student.ts';
-import type { Teacher } from './teachers.ts';
+import { ensembleTeacher, type Teacher } from './teachers.ts';
 
 /** Bump when the student's features or training change, so cached students are not reused. */
 // student-4: the intent model's default inputs (last customer turn, agent turns at 0.5, no OCR or jieba words)
@@ -84,4 +84,37 @@ export async function trainStudentStage(ctx: StageContext, rows: readonly Sample
 export function fixedTeacher(id: string, predictions: readonly Prediction[]): Teacher {
   const byId = new Map(predictions.map((p) => [p.id, p]));
   return { id, label: async (samples) => samples.map((s) => byId.get(s.id)).filter((p): p is Prediction => p !== undefined) };
+}
+
+/** One prediction set of a {@link blendPredictions} and its weight. */
+export interface WeightedPredictions {
+  /** Names the set (the teacher id it gets). */
+  id: string;
+  predictions: readonly Prediction[];
+  /** Relative weight (normalised over the sets that predict a row). */
+  weight: number;
+}
+
+/**
+ * Blends prediction sets row by row, `Σ weight·probs / Σ weight`, through {@link ensembleTeacher}
+ * (a row's label is the argmax of the blend). Rows no set predicts are left out.
+ *
+ * @example
+ * ```ts
+ * const blended = await blendPredictions(test, [{ id: 'student', predictions: s, weight: 0.7 }, { id: 'knn', predictions: k, weight: 0.3 }]);
+ * ```
+ */
+export function blendPredictions(rows: readonly Sample[], sets: readonly WeightedPredictions[]): Promise<Prediction[]> {
+  return ensembleTeacher(sets.map((s) => fixedTeacher(s.id, s.predictions)), sets.map((s) => s.weight)).label(rows);
+}
+
+/**
+ * The self-distillation stage: a teacher's probabilities for the unlabelled rows become their soft
+ * labels, and a student is trained (`alpha` and `temperature` of its options set the distillation loss) (cached, as {@link trainStudentStage}) on the labelled rows and
+ * those rows together. Unlabelled rows the teacher did not label are left out.
+ */
+export function distillStudentStage(ctx: StageContext, input: { labelled: readonly Sample[]; unlabelled: readonly Sample[]; teacher: readonly Prediction[] }, options: StudentOptions = {}): Promise<{ student: Student; text: string }> {
+  const soft = new Map(input.teacher.filter((p) => p.probs !== undefined).map((p) => [p.id, p.probs!]));
+  const unlabelled = input.unlabelled.filter((s) => soft.has(s.id));
+  return trainStudentStage(ctx, [...input.labelled, ...unlabelled], { ...options, soft });
 }

@@ -107,7 +107,8 @@ export interface Table {
   digits?: number;
 }
 
-const pts = (x: number) => (Number.isFinite(x) ? 100 * x : Number.NaN);
+/** A fraction in points (x100); NaN stays NaN. */
+export const pts = (x: number): number => (Number.isFinite(x) ? 100 * x : Number.NaN);
 
 /**
  * The paper's Table 1 shape: one row per configuration and epoch (or checkpoint) with intent,

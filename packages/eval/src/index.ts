@@ -13,6 +13,8 @@ export type { EffectsResult, Effect, FactorialRun } from './effects.ts';
 export { readRunResults, toRunSummary, table1, table2, tableToMarkdown } from './ablation.ts';
 export type { RunSummary, RunResult, CheckpointScore, Table } from './ablation.ts';
 export { errorSlices } from './slices.ts';
+export { scoreStage } from './stage.ts';
+export type { ScoreStageInput } from './stage.ts';
 export { renderReport, writeReport } from './report.ts';
 export type { ReportInput } from './report.ts';
 export { loadGold, loadPredictions } from './files.ts';

@@ -1,5 +1,5 @@
 import { writeFileAtomic } from '@llm-ir/core/io';
-import { bestCheckpoint, escapeHtml, table1, table2, tableToHtml, type RunResult, type Table } from './ablation.ts';
+import { bestCheckpoint, escapeHtml, pts, table1, table2, tableToHtml, type RunResult, type Table } from './ablation.ts';
 import { confusionHeatmapSpec, configurationsChartSpec, effectsChartSpec, epochChartSpec, perClassF1Spec, renderVegaLiteSvg } from './charts.ts';
 import type { EffectsResult } from './effects.ts';
 import type { ChallengeScore, TaskScore } from './score.ts';
@@ -34,11 +34,11 @@ th,td{border:1px solid #ddd;padding:.25rem .6rem}th{background:#f4f6f8}td.num{te
 .card b{font-size:1.6rem;display:block}.card span{color:#666;font-size:.85rem}figure{margin:1rem 0;overflow-x:auto}figure svg{max-width:100%;height:auto}
 `;
 
-const pts = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(2) : 'n/a');
-const ci = (c: [number, number] | null | undefined) => (c ? `[${pts(c[0])}, ${pts(c[1])}]` : '');
+const fmt = (x: number) => (Number.isFinite(x) ? pts(x).toFixed(2) : 'n/a');
+const ci = (c: [number, number] | null | undefined) => (c ? `[${fmt(c[0])}, ${fmt(c[1])}]` : '');
 
 function taskTable(score: ChallengeScore): Table {
-  const row = (name: string, t: TaskScore): Table['rows'][number] => [name, t.n, 100 * t.weightedF1, t.ci95 ? `${pts(t.ci95[0])} – ${pts(t.ci95[1])}` : '-', 100 * t.macroF1, 100 * t.microF1, 100 * t.precision, 100 * t.recall, 100 * t.accuracy];
+  const row = (name: string, t: TaskScore): Table['rows'][number] => [name, t.n, 100 * t.weightedF1, t.ci95 ? `${fmt(t.ci95[0])} – ${fmt(t.ci95[1])}` : '-', 100 * t.macroF1, 100 * t.microF1, 100 * t.precision, 100 * t.recall, 100 * t.accuracy];
   return {
     title: 'Scores per task (x 100; precision and recall are support-weighted)',
     columns: ['Task', 'n', 'Weighted F1', '95% CI', 'Macro F1', 'Micro F1', 'Precision', 'Recall', 'Accuracy'],
@@ -62,10 +62,10 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const s = input.score;
   if (s) {
     parts.push('<div class="cards">');
-    parts.push(`<div class="card"><span>average (headline)</span><b>${pts(s.average)}</b><span>${ci(s.averageCi95)}</span></div>`);
-    parts.push(`<div class="card"><span>scene weighted F1</span><b>${pts(s.scene.weightedF1)}</b><span>${ci(s.scene.ci95)}</span></div>`);
-    parts.push(`<div class="card"><span>intent weighted F1</span><b>${pts(s.intent.weightedF1)}</b><span>${ci(s.intent.ci95)}</span></div>`);
-    parts.push(`<div class="card"><span>pooled weighted F1</span><b>${pts(s.pooled.weightedF1)}</b><span>${ci(s.pooled.ci95)}</span></div>`);
+    parts.push(`<div class="card"><span>average (headline)</span><b>${fmt(s.average)}</b><span>${ci(s.averageCi95)}</span></div>`);
+    parts.push(`<div class="card"><span>scene weighted F1</span><b>${fmt(s.scene.weightedF1)}</b><span>${ci(s.scene.ci95)}</span></div>`);
+    parts.push(`<div class="card"><span>intent weighted F1</span><b>${fmt(s.intent.weightedF1)}</b><span>${ci(s.intent.ci95)}</span></div>`);
+    parts.push(`<div class="card"><span>pooled weighted F1</span><b>${fmt(s.pooled.weightedF1)}</b><span>${ci(s.pooled.ci95)}</span></div>`);
     parts.push('</div>');
     parts.push(tableToHtml(taskTable(s)));
     if (s.missing.length || s.unknown.length) {

@@ -6,6 +6,6 @@ export { createHashingEmbedder, fitHashingEmbedder, createTransformersEmbedder }
 export type { Embedder, HashingEmbedderOptions, TransformersEmbedderOptions } from './embedders.ts';
 export { retrieveContext, enrichInstruction } from './retrieve.ts';
 export type { RetrievedContext, RetrieveOptions } from './retrieve.ts';
-export { knnClassifier } from './knn.ts';
+export { knnClassifier, knnStage } from './knn.ts';
 export type { KnnOptions } from './knn.ts';
 export { knowledgeFromTitles, knowledgeFromAgentReplies, knowledgeFromLabels } from './sources.ts';

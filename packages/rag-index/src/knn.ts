@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labelSetOf, LlmIrError, type Classifier, type FitOptions, type Prediction, type Sample } from '@llm-ir/core';
+import { labelSetOf, LlmIrError, type Classifier, type FitOptions, type Prediction, type Sample, type StageContext } from '@llm-ir/core';
 import { fitHashingEmbedder, type Embedder } from './embedders.ts';
 import { queryText } from './text.ts';
 import { openRagIndex, type RagIndex } from './rag-index.ts';
@@ -74,4 +74,25 @@ export function knnClassifier(options: KnnOptions = {}): Classifier & { index():
       tempDir = undefined;
     },
   };
+}
+
+/**
+ * The retrieval stage of a pipeline: a {@link knnClassifier} fitted on the labelled `train` rows (in a
+ * temporary LanceDB table, removed afterwards) predicts label probabilities for the `test` rows.
+ * Progress goes to `ctx.onProgress`; `ctx.signal` cancels it.
+ *
+ * @example
+ * ```ts
+ * const neighbours = await knnStage(ctx, { train, test }, { k: 10 });
+ * ```
+ */
+export async function knnStage(ctx: StageContext, input: { train: readonly Sample[]; test: readonly Sample[] }, options: KnnOptions = {}): Promise<Prediction[]> {
+  const knn = knnClassifier(options);
+  const run = { ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
+  try {
+    await knn.fit(input.train, run);
+    return await knn.predictProba(input.test, run);
+  } finally {
+    await knn.close();
+  }
 }

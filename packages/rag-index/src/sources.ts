@@ -1,6 +1,7 @@
 import { INTENT_LABELS, SCENE_LABELS, type Sample } from '@llm-ir/core';
 import { readJsonl, sha256 } from '@llm-ir/core/io';
 import type { KnowledgeItem } from './rag-index.ts';
+import { plainText } from './text.ts';
 
 /**
  * Knowledge items from product titles in the JSONL shape of `taobao-titles` (`{text, entities:
@@ -36,7 +37,7 @@ export function knowledgeFromAgentReplies(samples: readonly Sample[], options: {
   for (const s of samples) {
     s.turns.forEach((t, i) => {
       if (t.role !== 'agent') return;
-      const text = t.text.replace(/<[^<>\s]{1,40}>|\/:[A-Za-z0-9_]{1,6}/g, ' ').replace(/\s+/g, ' ').trim();
+      const text = plainText(t.text);
       if ([...text].length < (options.minChars ?? 20) || BOILERPLATE.test(text)) return;
       const key = sha256(text);
       if (seen.has(key)) return;

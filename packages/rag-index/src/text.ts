@@ -13,6 +13,9 @@ export function segmentWords(text: string): string {
 
 const NOISE = /<image>|<http>|<\/?ocr>|<box>[^<]*<\/box>|<[^<>\s]{1,40}>|\/:[A-Za-z0-9_]{1,6}/g;
 
+/** A turn's text without placeholders, tags (OCR, boxes) and emoticon codes, spaces collapsed. */
+export const plainText = (text: string): string => text.replace(NOISE, ' ').replace(/\s+/g, ' ').trim();
+
 /**
  * The searchable text of a sample: its dialogue (`用户:` / `客服:` turns, placeholders and emoticon
  * codes removed; user turns only with `userOnly`). Never its label.
@@ -20,7 +23,7 @@ const NOISE = /<image>|<http>|<\/?ocr>|<box>[^<]*<\/box>|<[^<>\s]{1,40}>|\/:[A-Z
 export function dialogueText(sample: Pick<Sample, 'turns'>, options: { userOnly?: boolean } = {}): string {
   return sample.turns
     .filter((t) => !options.userOnly || t.role === 'user')
-    .map((t) => `${t.role === 'user' ? '用户' : '客服'}: ${t.text.replace(NOISE, ' ').replace(/\s+/g, ' ').trim()}`)
+    .map((t) => `${t.role === 'user' ? '用户' : '客服'}: ${plainText(t.text)}`)
     .filter((l) => !/^(用户|客服): ?$/.test(l))
     .join('\n');
 }

@@ -149,7 +149,12 @@ export async function loadHandle(runDir: string): Promise<JobHandle> {
   }
 }
 
-/** Shell-quotes one word for bash (single quotes). */
+/**
+ * Shell-quotes one word for bash (single quotes; a `'` becomes `'\''`): the POSIX idiom, exact for
+ * every byte, in one line. shell-quote's `quote` was weighed and not taken: it switches between
+ * single quotes, double quotes and backslashes by content (as safe, harder to read in a generated
+ * sbatch script) and would be a dependency for one line.
+ */
 function q(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }

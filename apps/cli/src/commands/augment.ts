@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseShard, writeJsonl } from '@llm-ir/core/io';
 import { openArtifactCache } from '@llm-ir/core/run';
-import { augmentDataset, contactSheet, type ImagePolicy, type LabelTargets, type TextOp } from '@llm-ir/augmentation';
+import { augmentDataset, contactSheet, lineageFile, type ImagePolicy, type LabelTargets, type TextOp } from '@llm-ir/augmentation';
 import { DEFAULT_IMAGE_OPS, IMAGE_OPS, TEXT_OPS, type ImageOpName } from '@llm-ir/augmentation/ops';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
@@ -74,6 +75,8 @@ export function augmentCommand(io: CliIo): Command {
         onProgress: terminalProgress({ enabled: io.progress }),
       });
       io.stdout(`${result.samples.length} rows (${result.created} new) written to ${result.file}\n`);
+      // the challenge format has no field for lineage: the samples file beside it keeps every variant's parentId
+      if (existsSync(lineageFile(result.file))) io.stdout(`lineage (each variant's parentId): ${lineageFile(result.file)}\n`);
       for (const [key, v] of Object.entries(result.perLabel)) if (v.after !== v.before) io.stdout(`  ${key}: ${v.before} -> ${v.after}\n`);
       const skippedFile = `${result.file}.skipped.jsonl`;
       await rm(skippedFile, { force: true }); // never an earlier run's

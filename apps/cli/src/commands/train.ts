@@ -3,7 +3,8 @@ import { Command, Option } from 'commander';
 import { LlmIrError, writePredictionsJsonl, writeSubmissionCsv } from '@llm-ir/core';
 import { writeFileAtomic } from '@llm-ir/core/io';
 import { executorForHandle, loadHandle, localExecutor, parseArm, predictWithEndpoint, prepareTraining, runTraining, slurmExecutor, sshExecutor, type Executor } from '@llm-ir/trainer-bridge';
-import { armOcr, armPrompts, checkRunInputs, cliArm, loadRunSplits, openRun, runContext, trainArmStudent, withRun } from '../pipeline.ts';
+import { armOcr, checkRunInputs, cliArm, loadRunSplits, openRun, runContext, trainArmStudent, withRun } from '../pipeline.ts';
+import { gpuArmOf, gpuTrainingRows } from '../gpu-pipeline.ts';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
 import { intFlag } from '../flags.ts';
@@ -75,7 +76,8 @@ export function trainCommands(io: CliIo): Command[] {
     .option('--force', 'replace a run of another configuration in --out (a rerun of the same one resumes without it)', false)
     .action(async (flags: ExecutorFlags & { backend: 'llamafactory' | 'swift' | 'cpu'; arm: string; train: string; images: string; out: string; dryRun: boolean; cache: string; seed: string; force: boolean }) => {
       const read = await cliArm(flags.arm);
-      const arm = parseArm({ ...read, train: { ...read.train, ...gpuCountOf(flags) } }, `arm ${read.name}`);
+      // the GPU backends refuse arms with CPU-only stages (rag, distill), as `llm-ir run` does
+      const arm = flags.backend === 'cpu' ? parseArm({ ...read, train: { ...read.train, ...gpuCountOf(flags) } }, `arm ${read.name}`) : gpuArmOf(read, gpuCountOf(flags));
       const runDir = resolve(flags.out);
       await checkRunInputs({ train: flags.train, trainImages: flags.images });
       const run = await openRun(runDir, {
@@ -83,8 +85,8 @@ export function trainCommands(io: CliIo): Command[] {
         resolvedConfig: { arm, backend: flags.backend, executor: flags.executor, images: resolve(flags.images), ...(flags.backend === 'cpu' ? { seed: Number(flags.seed) } : {}) },
         inputs: { train: flags.train },
         ...(flags.force ? { force: true } : {}),
-        // a GPU run folder holds the training a rerun re-attaches to or resumes: nothing is removed
-        outputs: flags.backend === 'cpu' ? ['student.json', 'augment'] : [],
+        // a GPU run folder holds the training a rerun re-attaches to or resumes: only the rows written again are removed
+        outputs: ['student.json', 'augment'],
       });
       const ctx = runContext(run, { out: runDir, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l) => io.stderr(`${l}\n`), ...(io.signal ? { signal: io.signal } : {}) });
       await withRun({ run, ctx, signal: io.signal, notes: (r: Record<string, unknown>) => r }, async (): Promise<Record<string, unknown>> => {
@@ -99,7 +101,7 @@ export function trainCommands(io: CliIo): Command[] {
           io.stdout(`${arm.name}: CPU student trained -> ${modelPath}\n`);
           return { model: modelPath };
         }
-        const prompts = armPrompts(arm, withOcr, 'train');
+        const prompts = await gpuTrainingRows(ctx, arm, { rows: withOcr, imagesDir: flags.images });
         const prepared = await prepareTraining({ backend: flags.backend, arm, samples: prompts, imagesDir: flags.images, runDir });
         const env = Object.entries(prepared.env).map(([k, v]) => `${k}=${v}`).join(' ');
         io.stdout(`${arm.name}: ${prepared.rows} rows, ${prepared.gpus * prepared.nodes} GPU process(es) (${prepared.gpus} per node x ${prepared.nodes} node(s)), ${prepared.stepsPerEpoch} steps per epoch, checkpoints every half epoch\n`);
