@@ -42,7 +42,7 @@ const MAY_IMPORT = {
   '@llm-ir/trainer-bridge': ['@llm-ir/core', '@llm-ir/distill'],
 };
 const sources = (dir) => readdirSync(dir, { recursive: true, withFileTypes: true })
-  .filter((e) => e.isFile() && /\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) && !join(e.parentPath, e.name).includes('__fixtures__'))
+  .filter((e) => e.isFile() && /\.tsx?$/.test(e.name) && !/\.test(-d)?\.tsx?$/.test(e.name) && !join(e.parentPath, e.name).includes('__fixtures__'))
   .map((e) => join(e.parentPath, e.name));
 for (const w of workspaces.filter((p) => relative(root, p).startsWith('packages'))) {
   const pkg = JSON.parse(readFileSync(join(w, 'package.json'), 'utf8'));
@@ -52,12 +52,17 @@ for (const w of workspaces.filter((p) => relative(root, p).startsWith('packages'
     problems.push(`${rel}: ${pkg.name} is not in MAY_IMPORT (scripts/workspaces.mjs) and ARCHITECTURE.md`);
     continue;
   }
-  for (const d of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).filter((d) => names.has(d) && !allowed.includes(d))) problems.push(`${rel}/package.json: depends on ${d}, which ${pkg.name} may not import (ARCHITECTURE.md)`);
+  const runtime = new Set(Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }));
+  for (const d of [...runtime].filter((d) => names.has(d) && !allowed.includes(d))) problems.push(`${rel}/package.json: depends on ${d}, which ${pkg.name} may not import (ARCHITECTURE.md)`);
   for (const file of sources(join(w, 'src'))) {
     // the testing entry points (fakes for other packages' tests) may use what the tests use
-    if (relative(w, file).startsWith('src/testing')) continue;
-    for (const m of readFileSync(file, 'utf8').matchAll(/from '(@llm-ir\/[a-z-]+)/g)) {
-      if (m[1] !== pkg.name && !allowed.includes(m[1])) problems.push(`${relative(root, file)}: imports ${m[1]}, which ${pkg.name} may not import (ARCHITECTURE.md)`);
+    if (relative(w, file).split('/')[1] === 'testing') continue;
+    // static, side-effect, type-only and dynamic imports and re-exports; comment lines (TSDoc examples) are not code
+    const code = readFileSync(file, 'utf8').split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l)).join('\n');
+    for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"](@llm-ir(?:-[a-z]+)?\/[a-z-]+)/g)) {
+      if (m[1] === pkg.name) continue;
+      if (!allowed.includes(m[1])) problems.push(`${relative(root, file)}: imports ${m[1]}, which ${pkg.name} may not import (ARCHITECTURE.md)`);
+      else if (!runtime.has(m[1])) problems.push(`${relative(root, file)}: imports ${m[1]}, which ${rel}/package.json does not list in "dependencies" (an installed package would not find it)`);
     }
   }
 }

@@ -110,11 +110,19 @@ export function blendPredictions(rows: readonly Sample[], sets: readonly Weighte
 
 /**
  * The self-distillation stage: a teacher's probabilities for the unlabelled rows become their soft
- * labels, and a student is trained (`alpha` and `temperature` of its options set the distillation loss) (cached, as {@link trainStudentStage}) on the labelled rows and
- * those rows together. Unlabelled rows the teacher did not label are left out.
+ * labels, and a student is trained on the labelled rows and those rows together (cached, as
+ * {@link trainStudentStage}; `alpha` and `temperature` of the options set the distillation loss).
+ * Unlabelled rows the teacher did not label are left out; its labels of other rows are ignored.
+ *
+ * @example
+ * ```ts
+ * const teacher = await blendPredictions(test, [{ id: 'student', predictions: first, weight: 0.7 }, { id: 'knn', predictions: knn, weight: 0.3 }]);
+ * const { student } = await distillStudentStage(ctx, { labelled: train, unlabelled: test, teacher }, { alpha: 0.5, temperature: 2 });
+ * ```
  */
 export function distillStudentStage(ctx: StageContext, input: { labelled: readonly Sample[]; unlabelled: readonly Sample[]; teacher: readonly Prediction[] }, options: StudentOptions = {}): Promise<{ student: Student; text: string }> {
-  const soft = new Map(input.teacher.filter((p) => p.probs !== undefined).map((p) => [p.id, p.probs!]));
+  const wanted = new Set(input.unlabelled.map((s) => s.id));
+  const soft = new Map(input.teacher.filter((p) => p.probs !== undefined && wanted.has(p.id)).map((p) => [p.id, p.probs!]));
   const unlabelled = input.unlabelled.filter((s) => soft.has(s.id));
   return trainStudentStage(ctx, [...input.labelled, ...unlabelled], { ...options, soft });
 }

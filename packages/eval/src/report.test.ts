@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSamples } from '@llm-ir/core';
-import { createRng } from '@llm-ir/core/run';
+import { createRng, openArtifactCache } from '@llm-ir/core/run';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { estimateEffects } from './effects.ts';
 import { writeReport } from './report.ts';
 import { scoreChallenge, type GoldRow } from './score.ts';
 import { errorSlices } from './slices.ts';
+import { scoreStage } from './stage.ts';
 import { CHROMIUM as CHROMIUM_TOOL, needs } from '@llm-ir/core/testing';
 
 const browser = needs(CHROMIUM_TOOL);
@@ -92,4 +93,29 @@ describe('report.html', () => {
       await browser.close();
     }
   }, 120_000);
+});
+
+describe('scoreStage', () => {
+  it('scores a run seeded by the context, every checkpoint when there are several, and writes report.html', async () => {
+    const { samples } = await loadSamples(TRAIN);
+    const rng = createRng('stage');
+    const guess = (acc: number) => samples.map((s, i) => ({ id: s.id, task: s.task, label: rng.float() < acc ? s.label! : samples[(i * 7 + 3) % samples.length]!.label! }));
+    const [early, last] = [guess(0.5), guess(0.8)];
+    const outDir = await mkdtemp(join(tmpdir(), 'llm-ir-stage-'));
+    const ctx = { cache: openArtifactCache({ dir: join(outDir, 'cache') }), seed: 7, outDir };
+    const staged = await scoreStage(ctx, { name: 'arm-x', labelled: samples, predictions: last, factors: { ocr: true }, checkpoints: [{ epoch: 1, predictions: early }, { epoch: 2, predictions: last }] }, { resamples: 200 });
+    const gold = samples.map((s) => ({ id: s.id, task: s.task, label: s.label! }));
+    // the same score as scoring by hand with the context's seed
+    expect(staged.score).toEqual(scoreChallenge(gold, last, { resamples: 200, seed: 7 }));
+    expect(staged.summary.factors).toEqual({ ocr: true });
+    expect(staged.summary.checkpoints!.map((c) => c.epoch)).toEqual([1, 2]);
+    expect(staged.summary.checkpoints![0]!.average).toBe(scoreChallenge(gold, early, { resamples: 0 }).average);
+    expect(staged.summary.checkpoints![1]!.average).toBe(staged.score.average);
+    const html = await readFile(join(outDir, 'report.html'), 'utf8');
+    expect(html).toContain('llm-ir arm arm-x');
+    expect(html).toContain('<svg');
+    // one checkpoint is the submission itself: no per-epoch list
+    const one = await scoreStage(ctx, { name: 'arm-y', labelled: samples, predictions: last, checkpoints: [{ epoch: 1, predictions: last }] }, { resamples: 0 });
+    expect(one.summary.checkpoints).toBeUndefined();
+  }, 60_000);
 });

@@ -23,9 +23,11 @@ export interface ScoreStageInput {
 
 /**
  * The scoring stage of a pipeline: the challenge score of the predictions (per task, pooled, with
- * bootstrap intervals seeded by `ctx.seed`), every checkpoint's score when given (point values), the
- * run summary, and `report.html` in `ctx.outDir` (headline, per-class tables, confusion heatmaps,
- * error slices, the score per epoch). Gold labels are read here only: nothing upstream sees them.
+ * `options.resamples` bootstrap resamples, default 1000, seeded by `ctx.seed`), the run summary, and
+ * `report.html` in `ctx.outDir` (headline, per-class tables, confusion heatmaps, error slices; titled
+ * `options.title`, default `llm-ir arm <name>`). With two or more checkpoints, each is scored (point
+ * values) into `summary.checkpoints` and the report's score per epoch (one checkpoint is the
+ * submission itself, and adds nothing). Gold labels are read here only: nothing upstream sees them.
  *
  * @example
  * ```ts

@@ -77,8 +77,10 @@ export function knnClassifier(options: KnnOptions = {}): Classifier & { index():
 }
 
 /**
- * The retrieval stage of a pipeline: a {@link knnClassifier} fitted on the labelled `train` rows (in a
- * temporary LanceDB table, removed afterwards) predicts label probabilities for the `test` rows.
+ * The retrieval stage of a pipeline: a {@link knnClassifier} fitted on the `train` rows (its labelled
+ * ones are the exemplars; the default embedder is fitted on all of them) predicts label probabilities
+ * for the `test` rows. The LanceDB table lives in a temporary folder removed afterwards, or at
+ * `options.uri` (then kept).
  * Progress goes to `ctx.onProgress`; `ctx.signal` cancels it.
  *
  * @example

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { countPlaceholders, lineageRoots, parseChallengeRow, writeChallengeRow, 
 import { openArtifactCache } from '@llm-ir/core/run';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHashingEmbedder, createTransformersEmbedder, deserializeHashingEmbedder, fitHashingEmbedder, serializeHashingEmbedder, withEmbeddingCache } from './embedders.ts';
-import { knnClassifier } from './knn.ts';
+import { knnClassifier, knnStage } from './knn.ts';
 import { openRagIndex, type KnowledgeItem, type RagIndex } from './rag-index.ts';
 import { enrichInstruction, EXEMPLARS_HEADING, KNOWLEDGE_HEADING, retrieveContext } from './retrieve.ts';
 import { knowledgeFromAgentReplies, knowledgeFromLabels, knowledgeFromTitles } from './sources.ts';
@@ -162,6 +162,12 @@ describe('kNN classifier', () => {
     // chance is about 1/23; scene rows have no text without OCR, so only intent is asserted
     expect(acc('intent')).toBeGreaterThan(0.2);
     await knn.close();
+    // the pipeline stage gives the classifier's probabilities and leaves no table behind
+    const before = (await readdir(tmpdir())).filter((n) => n.startsWith('llm-ir-knn-')).length;
+    const ctx = { cache: openArtifactCache({ dir: join(dir, 'knn-stage-cache') }), seed: 0, outDir: dir };
+    const staged = await knnStage(ctx, { train: samples.filter((_, i) => folds[i] !== 0), test }, { k: 10 });
+    expect(staged).toEqual(preds);
+    expect((await readdir(tmpdir())).filter((n) => n.startsWith('llm-ir-knn-')).length).toBe(before);
   }, 60_000);
 });
 

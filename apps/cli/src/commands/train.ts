@@ -72,17 +72,17 @@ export function trainCommands(io: CliIo): Command[] {
     .requiredOption('--out <dir>', 'run folder')
     .option('--dry-run', 'write every file and print the exact commands, submit nothing', false)
     .option('--cache <dir>', 'artifact cache (OCR, students)', '.llm-ir-cache')
-    .option('--seed <seed>', 'seed (the CPU student; the GPU trainers take the arm\'s train.seed)', intFlag('--seed', { min: 0 }), '0')
+    .option('--seed <seed>', 'seed of the augmentation, the CPU student and the GPU trainer (overrides the arm\'s train.seed, as `llm-ir run --seed` does)', intFlag('--seed', { min: 0 }), '0')
     .option('--force', 'replace a run of another configuration in --out (a rerun of the same one resumes without it)', false)
     .action(async (flags: ExecutorFlags & { backend: 'llamafactory' | 'swift' | 'cpu'; arm: string; train: string; images: string; out: string; dryRun: boolean; cache: string; seed: string; force: boolean }) => {
       const read = await cliArm(flags.arm);
       // the GPU backends refuse arms with CPU-only stages (rag, distill), as `llm-ir run` does
-      const arm = flags.backend === 'cpu' ? parseArm({ ...read, train: { ...read.train, ...gpuCountOf(flags) } }, `arm ${read.name}`) : gpuArmOf(read, gpuCountOf(flags));
+      const arm = flags.backend === 'cpu' ? parseArm({ ...read, train: { ...read.train, ...gpuCountOf(flags) } }, `arm ${read.name}`) : gpuArmOf(read, { ...gpuCountOf(flags), seed: Number(flags.seed) });
       const runDir = resolve(flags.out);
       await checkRunInputs({ train: flags.train, trainImages: flags.images });
       const run = await openRun(runDir, {
         config: { ...flags },
-        resolvedConfig: { arm, backend: flags.backend, executor: flags.executor, images: resolve(flags.images), ...(flags.backend === 'cpu' ? { seed: Number(flags.seed) } : {}) },
+        resolvedConfig: { arm, backend: flags.backend, executor: flags.executor, images: resolve(flags.images), seed: Number(flags.seed) },
         inputs: { train: flags.train },
         ...(flags.force ? { force: true } : {}),
         // a GPU run folder holds the training a rerun re-attaches to or resumes: only the rows written again are removed
