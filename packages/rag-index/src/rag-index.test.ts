@@ -40,6 +40,22 @@ describe('tables built from the shared data', () => {
     expect(info.tables['exemplars']!.indices.join(' ')).toMatch(/task/);
   });
 
+  it('builds the full-text index of a 90,000-row knowledge table on a 2-core machine (lance deadlocked at ~78,000)', async () => {
+    // lancedb/lancedb#3568: with lance's CPU pool at one thread, a posting-list build spanning a second
+    // output batch parked at 0% CPU forever; openRagIndex gives the pool two threads on small hosts
+    const titles = await knowledgeFromTitles(join(SHARED, 'taobao-titles/train.jsonl'));
+    const many = Array.from({ length: 90_000 }, (_, i) => ({ ...titles[i % titles.length]!, id: `t${i}`, text: `${titles[i % titles.length]!.text} 批次${i}` }));
+    const big = await openRagIndex({ uri: join(dir, 'big'), embedder: createHashingEmbedder({ dim: 8, words: false }) });
+    try {
+      await big.upsertKnowledge(many);
+      expect((await big.info()).tables['knowledge']!.indices.join(' ')).toMatch(/text_seg/);
+      const hits = await big.search('批次89999', { table: 'knowledge', mode: 'fts', k: 3 });
+      expect(hits[0]?.id).toBe('t89999');
+    } finally {
+      await big.close();
+    }
+  }, 120_000);
+
   it('searches Chinese queries in all three modes, with filters', async () => {
     // how often a shoe title comes up by chance
     const titles = knowledge.filter((k) => k.source === 'taobao-titles');
