@@ -45,7 +45,7 @@ describe('tables built from the shared data', () => {
     // output batch parked at 0% CPU forever; openRagIndex gives the pool two threads on small hosts
     const titles = await knowledgeFromTitles(join(SHARED, 'taobao-titles/train.jsonl'));
     const many = Array.from({ length: 90_000 }, (_, i) => ({ ...titles[i % titles.length]!, id: `t${i}`, text: `${titles[i % titles.length]!.text} 批次${i}` }));
-    const big = await openRagIndex({ uri: join(dir, 'big'), embedder: createHashingEmbedder({ dim: 8, words: false }) });
+    const big = await openRagIndex({ uri: join(dir, 'big'), embedder: createHashingEmbedder({ dim: 8, words: false }), vectorIndexMinRows: Number.POSITIVE_INFINITY });
     try {
       await big.upsertKnowledge(many);
       expect((await big.info()).tables['knowledge']!.indices.join(' ')).toMatch(/text_seg/);
@@ -53,6 +53,31 @@ describe('tables built from the shared data', () => {
       expect(hits[0]?.id).toBe('t89999');
     } finally {
       await big.close();
+    }
+  }, 120_000);
+
+  it('searches a table with its HNSW index as exact search does, for any k', async () => {
+    const titles = (await knowledgeFromTitles(join(SHARED, 'taobao-titles/train.jsonl'))).slice(0, 3000);
+    const embedder = fitHashingEmbedder(titles.map((t) => t.text));
+    const indexed = await openRagIndex({ uri: join(dir, 'hnsw'), embedder, vectorIndexMinRows: 1000 });
+    const exact = await openRagIndex({ uri: join(dir, 'exact'), embedder, vectorIndexMinRows: Number.POSITIVE_INFINITY });
+    try {
+      await indexed.upsertKnowledge(titles);
+      await exact.upsertKnowledge(titles);
+      expect((await indexed.info()).tables['knowledge']!.indices.join(' ')).toMatch(/IvfHnswSq on vector/);
+      let recall = 0;
+      const queries = titles.filter((_, i) => i % 150 === 0).map((t) => t.text.slice(0, 10));
+      for (const q of queries) {
+        // k 30 x refine 5 asks the graph for 150 candidates, above the default ef of 100
+        const got = await indexed.search(q, { table: 'knowledge', mode: 'vector', k: 30 });
+        const truth = new Set((await exact.search(q, { table: 'knowledge', mode: 'vector', k: 30 })).map((h) => h.id));
+        expect(got).toHaveLength(30);
+        recall += got.filter((h) => truth.has(h.id)).length / 30;
+      }
+      expect(recall / queries.length).toBeGreaterThan(0.9);
+    } finally {
+      await indexed.close();
+      await exact.close();
     }
   }, 120_000);
 

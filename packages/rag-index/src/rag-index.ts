@@ -40,8 +40,8 @@ export interface RagIndexOptions {
   /**
    * The vector index of a large table. `ivf_hnsw_sq` (an HNSW graph over 8-bit scalar-quantised
    * vectors, exact re-ranking) was chosen by measurement: on 100,000 knowledge rows with 2 cores,
-   * p50 5.3 ms at recall@10 0.997 against exact search (build 92 s), where IVF_PQ reached recall 0.78
-   * and IVF_FLAT 0.85 at 97 ms, and exact search took 2.5 s per query (BENCHMARKS.md).
+   * p50 5.3 ms at recall@10 0.997 against exact search (build 92 s), where IVF_FLAT reached 0.85 at
+   * 100 ms and exact search took 2.5 s per query; IVF_PQ had reached 0.78 at 20,000 rows (BENCHMARKS.md).
    * @default 'ivf_hnsw_sq'
    */
   vectorIndex?: VectorIndexType;
@@ -112,7 +112,12 @@ export interface IndexInfo {
 export interface RagIndex {
   /** The embedder. */
   readonly embedder: Embedder;
-  /** Adds or replaces knowledge snippets by id (one new table version per call). */
+  /**
+   * Adds or replaces knowledge snippets by id: written in batches of 10,000 (a table version each),
+   * then the indices are brought up to date. A failed or cancelled upsert keeps the batches already
+   * written (upserting the same items again completes it: ids are replaced, never doubled); with the
+   * same id twice in one call, the later one wins.
+   */
   upsertKnowledge(items: readonly KnowledgeItem[], options?: { onProgress?: ProgressCallback; signal?: AbortSignal }): Promise<number>;
   /** Adds or replaces labelled samples as exemplars by id (rows without a label are refused). */
   upsertExemplars(samples: readonly Sample[], options?: { onProgress?: ProgressCallback; signal?: AbortSignal }): Promise<number>;
@@ -122,7 +127,11 @@ export interface RagIndex {
   searchStream(query: string | Sample, options?: SearchOptions): AsyncIterable<SearchHit>;
   /** Current version of a table. */
   version(table: TableName): Promise<number>;
-  /** Builds missing indices now (full-text, scalar, and vector once the table is large enough). */
+  /**
+   * Brings the indices up to date now: rows added since are folded into the scalar and vector indices,
+   * the full-text index is rebuilt whole, missing ones are built (the vector index once the table is
+   * large enough). Replaced index files stay on disk until LanceDB's cleanup removes old versions.
+   */
   optimize(): Promise<void>;
   /** Rows, versions and indices. */
   info(): Promise<IndexInfo>;
@@ -218,6 +227,7 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
   }
 
   async function ensureIndices(t: Table, name: TableName, step: () => void = () => {}): Promise<void> {
+    vectorIndexes.delete(name);
     const have = new Set((await t.listIndices()).map((i) => i.columns.join(',')));
     const rows = await t.countRows();
     if (rows === 0) return;
@@ -252,13 +262,17 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
     // written in batches (progress, bounded memory in the writer), then the indices, each a step
     const batches = Math.ceil(data.length / WRITE_BATCH);
     const progress = startProgress(`index-${name}`, opts.onProgress, { total: batches + (await indexSteps(t, (await t.countRows()) + data.length)), unit: 'step' });
-    for (let i = 0; i < data.length; i += WRITE_BATCH) {
+    try {
+      for (let i = 0; i < data.length; i += WRITE_BATCH) {
+        opts.signal?.throwIfAborted();
+        await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data.slice(i, i + WRITE_BATCH));
+        progress.advance();
+      }
       opts.signal?.throwIfAborted();
-      await t.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data.slice(i, i + WRITE_BATCH));
-      progress.advance();
+      await ensureIndices(t, name, () => progress.advance());
+    } finally {
+      progress.end();
     }
-    await ensureIndices(t, name, () => progress.advance());
-    progress.end();
     return rows.length;
   }
 
@@ -312,6 +326,17 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
     }
   }
 
+  /** The type of a table's vector index (`IvfHnswSq`, `IvfPq`, ...; '' without one), remembered until the next index build. */
+  const vectorIndexes = new Map<TableName, string>();
+  async function vectorIndexOf(t: Table, table: TableName): Promise<string> {
+    let kind = vectorIndexes.get(table);
+    if (kind === undefined) {
+      kind = (await t.listIndices()).find((i) => i.columns.includes('vector'))?.indexType ?? '';
+      vectorIndexes.set(table, kind);
+    }
+    return kind;
+  }
+
   async function* hits(t: Table, table: TableName, query: string | Sample, o: SearchOptions): AsyncGenerator<SearchHit> {
     const mode = o.mode ?? 'hybrid';
     const k = o.k ?? 5;
@@ -326,7 +351,10 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
       if (ftsQuery.trim() === '') return;
       q = t.query().fullTextSearch(ftsQuery, { columns: [ftsColumn] });
     } else {
-      q = t.query().nearestTo(vec!).distanceType('cosine').nprobes(o.nprobes ?? 32).ef(o.ef ?? 100).refineFactor(o.refineFactor ?? (vectorIndex === 'ivf_hnsw_sq' ? 5 : 10));
+      // the re-ranking default follows the index the table has (an older table may have IVF_PQ); lance's
+      // HNSW search refuses an ef below the candidates it is asked for (k x refine): raised to it
+      const refine = o.refineFactor ?? ((await vectorIndexOf(t, table)) === 'IvfPq' ? 10 : 5);
+      q = t.query().nearestTo(vec!).distanceType('cosine').nprobes(o.nprobes ?? 32).ef(Math.max(o.ef ?? 100, k * refine)).refineFactor(refine);
       if (mode === 'hybrid' && ftsQuery.trim() !== '') q = q.fullTextSearch(ftsQuery, { columns: [ftsColumn] }).rerank(await rerankers.RRFReranker.create(60));
     }
     if (where) q = q.where(where);
