@@ -167,6 +167,12 @@ const imageCache = new Map<string, number[]>();
 // changed since is neither decoded, read nor hashed again (prediction reads every image of every row)
 const fileCache = new Map<string, number[]>();
 
+/** Stores in one of the bounded caches above, dropping the oldest entry past IMAGE_CACHE_LIMIT. */
+function boundedSet(cache: Map<string, number[]>, key: string, stats: number[]): void {
+  cache.set(key, stats);
+  if (cache.size > IMAGE_CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+}
+
 /** The statistics of an image file seen before and unchanged since, if any (no error: the full check reports). */
 async function knownFile(dirs: readonly string[], name: string): Promise<{ key: string; stats: number[] | undefined } | undefined> {
   for (const dir of dirs) {
@@ -208,8 +214,7 @@ async function imageStats(imagesDirs: string | readonly string[], name: string, 
       // only under the key of the file these statistics come from (the fast path may have found a
       // copy in an earlier folder that the full check refused)
       if (!known?.key.startsWith(`${info!.path}\0`)) return;
-      fileCache.set(known.key, stats);
-      if (fileCache.size > IMAGE_CACHE_LIMIT) fileCache.delete(fileCache.keys().next().value!);
+      boundedSet(fileCache, known.key, stats);
     };
     if (hit) {
       imageCache.delete(key);
@@ -240,8 +245,7 @@ async function imageStats(imagesDirs: string | readonly string[], name: string, 
       if (Math.hypot(gx, gy) > 40) edges++;
     }
     const stats = [Math.log(info.width / info.height), Math.log(info.width * info.height) / 14, colourful, edges / (62 * 62), sat / n, ...hist];
-    imageCache.set(key, stats);
-    if (imageCache.size > IMAGE_CACHE_LIMIT) imageCache.delete(imageCache.keys().next().value!);
+    boundedSet(imageCache, key, stats);
     remember(stats);
     return stats;
   } catch (error) {

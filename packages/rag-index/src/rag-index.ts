@@ -220,15 +220,22 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
     return t;
   }
 
+  /** The indexed columns of a table (`vector`, `text_seg`, `task`, ...). */
+  async function indexedColumns(t: Table): Promise<Set<string>> {
+    return new Set((await t.listIndices()).map((i) => i.columns.join(',')));
+  }
+
+  /** Whether {@link ensureIndices} builds the vector index of a table with these indices and rows. */
+  const vectorIndexDue = (have: Set<string>, rows: number) => rows >= minRows && !have.has('vector');
+
   /** The index steps {@link ensureIndices} will take on a table of `rows` rows (for progress totals). */
   async function indexSteps(t: Table, rows: number): Promise<number> {
-    const have = new Set((await t.listIndices()).map((i) => i.columns.join(',')));
-    return 1 + (rows >= minRows && !have.has('vector') ? 1 : 0);
+    return 1 + (vectorIndexDue(await indexedColumns(t), rows) ? 1 : 0);
   }
 
   async function ensureIndices(t: Table, name: TableName, step: () => void = () => {}): Promise<void> {
     vectorIndexes.delete(name);
-    const have = new Set((await t.listIndices()).map((i) => i.columns.join(',')));
+    const have = await indexedColumns(t);
     const rows = await t.countRows();
     if (rows === 0) return;
     const ftsColumn = fts === 'jieba' ? 'text_seg' : 'text';
@@ -242,7 +249,7 @@ export async function openRagIndex(options: RagIndexOptions): Promise<RagIndex> 
     });
     if (name === 'exemplars' && !have.has('task')) await t.createIndex('task', { config: Index.bitmap(), replace: true });
     step();
-    if (rows >= minRows && !have.has('vector')) {
+    if (vectorIndexDue(have, rows)) {
       await t.createIndex('vector', {
         // one IVF partition: the HNSW graph is the index (measured at 100k rows; more partitions cost recall)
         config: vectorIndex === 'ivf_hnsw_sq'
