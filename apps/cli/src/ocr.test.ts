@@ -14,6 +14,9 @@ describe('llm-ir ocr', () => {
     const [good, bad] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(good).toMatchObject({ image: shot, ok: true });
     expect(good.lines.map((l: { text: string }) => l.text).join('')).toContain('立即购买');
+    // where the time went, in whole milliseconds per stage of the engine's pipeline
+    expect(Object.keys(good.stages)).toContain('recognize-model');
+    expect(Object.values(good.stages).every((v) => Number.isInteger(v))).toBe(true);
     expect(bad).toMatchObject({ ok: false, error: { code: 'image-corrupt' } });
   }, 60_000);
 

@@ -51,6 +51,12 @@ describe.each(['paddle', 'tesseract', 'tesseract-cli'] as OcrEngineName[])('engi
         const tops = r.lines.map((l) => l.box[1]);
         tops.forEach((t, i) => i === 0 || expect(t).toBeGreaterThan(tops[i - 1]! - 0.05));
         expect(r.engine).toBe(engine.id);
+        // where the time went: the engine's own stages, each within the whole
+        const stages = Object.keys(r.stages ?? {}).sort();
+        expect(stages).toEqual(name === 'paddle' ? ['boxes', 'ctc-decode', 'detect-input', 'detect-model', 'prepare', 'recognize-input', 'recognize-model'] : ['prepare', 'tesseract']);
+        const spent = Object.values(r.stages!).reduce((a, b) => a + b, 0);
+        expect(spent).toBeGreaterThan(0);
+        expect(spent).toBeLessThanOrEqual(r.ms + 1);
         // bytes and path give the same result
         const again = await engine.recognize(await readFile(IMAGES + shot.file));
         expect(again.lines).toEqual(r.lines);

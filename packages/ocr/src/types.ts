@@ -16,6 +16,13 @@ export interface OcrResult {
   engine: string;
   /** Milliseconds spent recognising (0 when served from the cache). */
   ms: number;
+  /**
+   * Where `ms` went, in milliseconds per pipeline stage (names are the engine's own: paddle reports
+   * `prepare`, `detect-input`, `detect-model`, `boxes`, `recognize-input`, `recognize-model`,
+   * `ctc-decode`; the tesseract engines `prepare` and `tesseract`). Not cached: absent on results
+   * served from the cache.
+   */
+  stages?: Record<string, number>;
   /** Image width in pixels. */
   width: number;
   /** Image height in pixels. */

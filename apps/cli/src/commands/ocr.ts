@@ -35,7 +35,7 @@ export function ocrCommand(io: CliIo): Command {
     .addOption(engineOption())
     .option('--workers <n>', 'engines running at once (default: cores)', intFlag('--workers', { min: 1 }))
     .option('--upscale <f>', 'upscale factor for small images before OCR', numberFlag('--upscale', { above: 0 }))
-    .option('--json', 'one JSON object per image: {image, ok, engine, ms, width, height, lines | error}', false)
+    .option('--json', 'one JSON object per image: {image, ok, engine, ms, stages (ms per pipeline stage), width, height, lines | error}', false)
     .action(async (images: string[], flags: PoolFlags & { json: boolean }) => {
       const pool = await createOcrPool(poolOptions(flags));
       let failed = 0;
@@ -47,8 +47,9 @@ export function ocrCommand(io: CliIo): Command {
             else io.stderr(`${r.image}: ${r.error.reason} [${r.error.code}]\n`);
             continue;
           }
-          const { lines, engine, ms, width, height } = r.result;
-          if (flags.json) io.stdout(`${JSON.stringify({ image: r.image, ok: true, engine, ms: Math.round(ms), width, height, lines })}\n`);
+          const { lines, engine, ms, stages, width, height } = r.result;
+          const stageMs = stages && Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, Math.round(v)]));
+          if (flags.json) io.stdout(`${JSON.stringify({ image: r.image, ok: true, engine, ms: Math.round(ms), stages: stageMs, width, height, lines })}\n`);
           else io.stdout(`== ${r.image} (${lines.length} lines, ${Math.round(ms)} ms)\n${r.result.text}\n`);
         }
       } finally {

@@ -102,17 +102,42 @@ function finishLines(lines: readonly OcrLine[]): OcrLine[] {
   );
 }
 
+/** Adds the milliseconds `work` takes to `stages[name]`, and returns what it returns. */
+export function timedSync<T>(stages: Record<string, number>, name: string, work: () => T): T {
+  const t0 = performance.now();
+  try {
+    return work();
+  } finally {
+    stages[name] = (stages[name] ?? 0) + performance.now() - t0;
+  }
+}
+
+/** {@link timedSync} for work that returns a promise: the time until it settles. */
+export async function timed<T>(stages: Record<string, number>, name: string, work: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await work();
+  } finally {
+    stages[name] = (stages[name] ?? 0) + performance.now() - t0;
+  }
+}
+
 /**
  * The `recognize` of every engine: cancellation, timing, one decode (and upscale of small images),
  * then the engine's `find` (its lines, boxes normalised to the prepared image), reading order and
- * the result. Only `find` differs between engines.
+ * the result. Only `find` differs between engines; it adds its own stage times to `stages`.
  */
-export function recognizeWith(id: string, upscale: { upscale: number; upscaleBelow: number }, find: (image: PreparedImage, options: { signal?: AbortSignal }) => Promise<OcrLine[]>): OcrEngine['recognize'] {
+export function recognizeWith(
+  id: string,
+  upscale: { upscale: number; upscaleBelow: number },
+  find: (image: PreparedImage, options: { signal?: AbortSignal; stages: Record<string, number> }) => Promise<OcrLine[]>,
+): OcrEngine['recognize'] {
   return async (image, opts = {}) => {
     opts.signal?.throwIfAborted();
     const t0 = performance.now();
-    const prepared = await prepareImage(image, upscale);
-    const lines = finishLines(await find(prepared, opts));
-    return { lines, text: lines.map((l) => l.text).join('\n'), engine: id, ms: performance.now() - t0, width: prepared.width, height: prepared.height };
+    const stages: Record<string, number> = {};
+    const prepared = await timed(stages, 'prepare', () => prepareImage(image, upscale));
+    const lines = finishLines(await find(prepared, { ...opts, stages }));
+    return { lines, text: lines.map((l) => l.text).join('\n'), engine: id, ms: performance.now() - t0, stages, width: prepared.width, height: prepared.height };
   };
 }

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { OcrLine } from '@llm-ir/core';
 import type { EngineOptions, OcrEngine } from '../types.ts';
-import { EngineError, normalizeBox, recognizeWith } from './common.ts';
+import { EngineError, normalizeBox, recognizeWith, timed } from './common.ts';
 
 const pexec = promisify(execFile);
 
@@ -68,7 +68,7 @@ export async function createTesseractCliEngine(options: EngineOptions = {}): Pro
     id,
     recognize: recognizeWith(id, upscale, async (p, opts) => {
       const args = [typeof p.input === 'string' ? p.input : 'stdin', 'stdout', '-l', languages.join('+'), '--psm', String(psm), 'tsv'];
-      const tsv = await new Promise<string>((resolve, reject) => {
+      const tsv = await timed(opts.stages, 'tesseract', () => new Promise<string>((resolve, reject) => {
         const child = spawn(bin, args, { env: { ...process.env, OMP_THREAD_LIMIT: '1' }, stdio: ['pipe', 'pipe', 'pipe'], signal: opts.signal });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
@@ -81,7 +81,7 @@ export async function createTesseractCliEngine(options: EngineOptions = {}): Pro
         });
         child.stdin.on('error', () => {});
         child.stdin.end(typeof p.input === 'string' ? undefined : p.input);
-      });
+      }));
       const parsed = parseTesseractTsv(tsv);
       const W = parsed.width || p.width * p.scale;
       const H = parsed.height || p.height * p.scale;

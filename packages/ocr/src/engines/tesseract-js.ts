@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { createWorker, OEM } from 'tesseract.js';
 import type { OcrLine } from '@llm-ir/core';
 import type { EngineOptions, OcrEngine } from '../types.ts';
-import { EngineError, normalizeBox, recognizeWith } from './common.ts';
+import { EngineError, normalizeBox, recognizeWith, timed } from './common.ts';
 import { packageVersion } from './versions.ts';
 
 const require = createRequire(import.meta.url);
@@ -49,11 +49,11 @@ export async function createTesseractJsEngine(options: EngineOptions = {}): Prom
   return {
     name: 'tesseract',
     id,
-    recognize: recognizeWith(id, upscale, async (p) => {
+    recognize: recognizeWith(id, upscale, async (p, { stages }) => {
       const input = typeof p.input === 'string' ? p.input : Buffer.from(p.input);
       let page;
       try {
-        page = (await worker.recognize(input, {}, { blocks: true, text: false })).data;
+        page = (await timed(stages, 'tesseract', () => worker.recognize(input, {}, { blocks: true, text: false }))).data;
       } catch (cause) {
         throw new EngineError('ocr-failed', `tesseract.js failed: ${String((cause as Error)?.message ?? cause)}`, { cause });
       }
