@@ -1,6 +1,7 @@
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { installFakeTools } from '@llm-ir/trainer-bridge/testing';
 import { cli, MIRE } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
 
@@ -48,4 +49,34 @@ describe('llm-ir ocr', () => {
     expect((await readFile(join(dir, 'shard.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).id)).toEqual([rows[1].id, rows[3].id, rows[5].id]);
     expect(shard.code).toBe(2);
   }, 120_000);
+
+  it('runs as a SLURM array job (fake SLURM): shards merged byte-identical to a local run, a preempted shard resubmitted alone', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-ocr-slurm-'));
+    const rows = JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8')).slice(0, 10);
+    await mkdir(join(dir, 'images'));
+    for (const r of rows) for (const img of r.image) await copyFile(join(MIRE, 'images', img), join(dir, 'images', img));
+    await writeFile(join(dir, 'images', rows[6].image[0]), Buffer.alloc(0)); // one empty image
+    await writeFile(join(dir, 'rows.json'), JSON.stringify(rows));
+    const base = ['ocr', 'dataset', '--in', join(dir, 'rows.json'), '--images', join(dir, 'images'), '--workers', '1'];
+    const local = await cli(...base, '--out', join(dir, 'local.jsonl'), '--no-cache');
+    expect(local.code).toBe(2);
+    const tools = await installFakeTools(dir);
+    const saved = { ...process.env };
+    Object.assign(process.env, tools.env, { FAKE_SLURM_PENDING_MS: '100', FAKE_SLURM_TASK_FINAL: '1:PREEMPTED' });
+    try {
+      const slurm = await cli(...base, '--out', join(dir, 'slurm.jsonl'), '--cache', join(dir, 'cache'), '--executor', 'slurm', '--shards', '4');
+      expect(slurm.stderr).toMatch(/shard 1\/4: preempted/);
+      expect(slurm.stderr).toMatch(/shard 1\/4: pending \[\d+_1\] \(resubmitted, attempt 2\)/);
+      expect(slurm.stderr).toMatch(/10 rows written to .* from 4 SLURM array task\(s\) \(1 resubmitted\); 1 failed image/);
+      expect(slurm.code).toBe(2);
+      expect(await readFile(join(dir, 'slurm.jsonl'), 'utf8')).toBe(await readFile(join(dir, 'local.jsonl'), 'utf8'));
+      expect(await readFile(join(dir, 'slurm.jsonl.errors.jsonl'), 'utf8')).toBe(await readFile(join(dir, 'local.jsonl.errors.jsonl'), 'utf8'));
+      // each task wrote its own shard, named by its index
+      const shard2 = (await readFile(join(dir, 'slurm.jsonl.slurm', 'shard-2.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).id);
+      expect(shard2).toEqual([rows[2].id, rows[6].id]);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  }, 180_000);
 });

@@ -120,11 +120,13 @@ export function diagnoseLog(text: string): string | undefined {
 }
 
 /** A job that ended badly: out of memory when its log says CUDA ran out, else failed, with the reason. */
-function failedStatus(exitCode: number, reason: string | undefined): JobStatus {
+/** @internal A failed status with the diagnosed reason. */
+export function failedStatus(exitCode: number, reason: string | undefined): JobStatus {
   return { state: reason === 'cuda-oom' ? 'out-of-memory' : 'failed', exitCode, ...(reason ? { reason } : {}) };
 }
 
-async function tailFile(path: string, lines: number): Promise<string> {
+/** @internal The last `lines` lines of a file ('' when it does not exist). */
+export async function tailFile(path: string, lines: number): Promise<string> {
   try {
     const text = await readFile(path, 'utf8');
     return text.split('\n').slice(-lines - 1).join('\n');
@@ -441,8 +443,10 @@ function slurmJobName(name: string): string {
  * comment), `CUDA_VISIBLE_DEVICES` pinned to the job's GPUs, `NNODES` / `NODE_RANK` from SLURM, and a
  * torchrun rendezvous port derived from the job id (two jobs on one node must not share 29500).
  */
-export function sbatchScript(spec: JobSpec): string {
+export function sbatchScript(spec: JobSpec, options: { array?: string } = {}): string {
   const s = spec.slurm ?? {};
+  // sbatch.1 filename pattern: %A the array's base job id, %a the task index (an array's default is slurm-%A_%a.out)
+  const output = options.array ? '%x-%A_%a.out' : '%x-%j.out';
   const nodes = spec.nodes ?? 1;
   const cmd = spec.command.map(q).join(' ');
   const env = Object.entries(spec.env ?? {}).map(([k, v]) => `export ${k}=${q(v)}`);
@@ -459,8 +463,9 @@ export function sbatchScript(spec: JobSpec): string {
     ...(s.cpusPerTask ? [`#SBATCH --cpus-per-task=${s.cpusPerTask}`] : []),
     ...(s.mem ? [`#SBATCH --mem=${s.mem}`] : []),
     ...(s.time ? [`#SBATCH --time=${s.time}`] : []),
-    '#SBATCH --output=%x-%j.out',
-    '#SBATCH --error=%x-%j.out',
+    ...(options.array ? [`#SBATCH --array=${options.array}`] : []),
+    `#SBATCH --output=${output}`,
+    `#SBATCH --error=${output}`,
     ...(s.extra ?? []).map((l) => `#SBATCH ${l}`),
     'set -euo pipefail',
     `cd ${q(resolve(spec.runDir))}`,

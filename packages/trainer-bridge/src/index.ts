@@ -3,7 +3,9 @@
 export { PAPER_ARMS, parseArm, loadArm, armFactors } from './arm.ts';
 export type { ArmConfig, ArmFile, PresetName } from './arm.ts';
 export { localExecutor, slurmExecutor, sshExecutor, loadHandle, executorForHandle } from './executors.ts';
-export type { Executor, JobHandle, JobState, JobStatus } from './executors.ts';
+export type { Executor, JobHandle, JobSpec, JobState, JobStatus } from './executors.ts';
+export { runSlurmArray } from './array.ts';
+export type { ArrayOptions, ArrayRun, ArrayTask } from './array.ts';
 export type { Checkpoint } from './monitor.ts';
 export { predictWithEndpoint, vllmServeCommand, startServer, type ServerProcess } from './predict.ts';
 export type { PredictOptions, LoraModule } from './predict.ts';

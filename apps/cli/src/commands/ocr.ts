@@ -1,12 +1,13 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { type ProgressCallback } from '@llm-ir/core';
+import { LlmIrError, type ProgressCallback } from '@llm-ir/core';
 import { writeSamplesJsonl } from '@llm-ir/core/challenge';
 import { parseShard, writeJsonl } from '@llm-ir/core/io';
 import { openArtifactCache } from '@llm-ir/core/run';
 import { createOcrPool, ocrDataset, ocrImages, OCR_ENGINES, type OcrEngineName } from '@llm-ir/ocr';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
+import { ocrDatasetOnSlurm } from './ocr-slurm.ts';
 import { intFlag, numberFlag } from '../flags.ts';
 
 interface PoolFlags {
@@ -22,6 +23,14 @@ function engineOption() {
 function poolOptions(flags: PoolFlags) {
   const engineOptions = flags.upscale === undefined ? {} : { upscale: Number(flags.upscale) };
   return { engine: flags.engine, ...(flags.workers ? { workers: Number(flags.workers) } : {}), ...engineOptions };
+}
+
+/** `SLURM_ARRAY_TASK_ID/n` -> `<the variable's value>/n` (an array task's own shard); any other i/n as given. */
+function taskShard(text: string): string {
+  if (!text.startsWith('SLURM_ARRAY_TASK_ID/')) return text;
+  const id = process.env['SLURM_ARRAY_TASK_ID'];
+  if (id === undefined) throw new LlmIrError({ code: 'config-invalid', message: '--shard SLURM_ARRAY_TASK_ID/n outside a SLURM array task (SLURM_ARRAY_TASK_ID is not set)' });
+  return `${id}${text.slice('SLURM_ARRAY_TASK_ID'.length)}`;
 }
 
 /** `llm-ir ocr <image...>` and `llm-ir ocr dataset`. */
@@ -72,11 +81,28 @@ export function ocrCommand(io: CliIo): Command {
     .option('--upscale <f>', 'upscale factor for small images before OCR', numberFlag('--upscale', { above: 0 }))
     .option('--cache <dir>', 'artifact cache folder', '.llm-ir-cache')
     .option('--no-cache', 'do not read or write the cache')
-    .option('--shard <i/n>', 'only rows i, i+n, i+2n, ... (0-based), for SLURM array jobs')
+    .option('--shard <i/n>', 'only rows i, i+n, i+2n, ... (0-based); `SLURM_ARRAY_TASK_ID/n` takes i from that variable, and %a in --out / --errors becomes i')
     .option('--errors <file>', 'where to record failed images (JSONL)', '')
-    .action(async (flags: PoolFlags & { in: string; images: string; out: string; cache: string | false; shard?: string; errors: string }) => {
+    .option('--allow-partial', 'exit 0 when some images failed (they are still recorded); what array tasks use', false)
+    .addOption(new Option('--executor <kind>', 'local: OCR here; slurm: one SLURM array job of --shards tasks, merged into --out').choices(['local', 'slurm']).default('local'))
+    .option('--shards <n>', 'array tasks (with --executor slurm)', intFlag('--shards', { min: 1 }), '4')
+    .option('--retries <n>', 'resubmissions of a failed or preempted task (with --executor slurm)', intFlag('--retries', { min: 0 }), '2')
+    .option('--partition <name>', 'SLURM partition')
+    .option('--time <limit>', 'SLURM time limit per task, e.g. 01:00:00')
+    .option('--cpus-per-task <n>', 'SLURM CPUs per task', intFlag('--cpus-per-task', { min: 1 }))
+    .action(async (flags: PoolFlags & { in: string; images: string; out: string; cache: string | false; shard?: string; errors: string; allowPartial: boolean; executor: string; shards: string; retries: string; partition?: string; time?: string; cpusPerTask?: string }) => {
       const { samples, errors: bad } = await loadOrReport(flags.in, io);
-      const shard = flags.shard ? parseShard(flags.shard) : undefined;
+      if (flags.executor === 'slurm') {
+        const { cpusPerTask, ...rest } = flags;
+        const { failedImages } = await ocrDatasetOnSlurm({ ...rest, shards: Number(flags.shards), retries: Number(flags.retries), ...(cpusPerTask ? { cpusPerTask: Number(cpusPerTask) } : {}) }, samples, io);
+        if (failedImages || bad.length) throw new CliExit(EXIT.partial);
+        return;
+      }
+      const shard = flags.shard ? parseShard(taskShard(flags.shard)) : undefined;
+      if (shard) {
+        flags.out = flags.out.replaceAll('%a', String(shard.index));
+        flags.errors = flags.errors.replaceAll('%a', String(shard.index));
+      }
       const cache = flags.cache === false ? undefined : openArtifactCache({ dir: resolve(flags.cache), onCorrupt: (e) => io.stderr(`warning: ${e.message}\n`) });
       const pool = await createOcrPool(poolOptions(flags));
       const onProgress: ProgressCallback = terminalProgress({ enabled: io.progress });
@@ -99,7 +125,7 @@ export function ocrCommand(io: CliIo): Command {
           await writeJsonl(errorsFile, out.errors.map((e) => ({ image: e.image, rows: e.rows, code: e.error.code, message: e.error.reason })));
           io.stderr(`errors recorded in ${errorsFile}\n`);
         }
-        if (out.errors.length || bad.length) throw new CliExit(EXIT.partial);
+        if ((out.errors.length || bad.length) && !flags.allowPartial) throw new CliExit(EXIT.partial);
       } finally {
         await pool.close();
       }

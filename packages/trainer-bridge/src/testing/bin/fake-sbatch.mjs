@@ -8,8 +8,16 @@
 // Knobs: FAKE_SLURM_PENDING_MS (time in the queue, default 300); FAKE_SLURM_FINAL forces a terminal
 // state after the script ends (TIMEOUT, OUT_OF_MEMORY, PREEMPTED, NODE_FAIL, ...);
 // FAKE_SLURM_NO_ACCOUNTING=1 makes sacct fail as on a cluster without accounting storage;
-// FAKE_SLURM_KILL_WAIT_MS (KillWait between SIGTERM and SIGKILL of a cancelled job, default 500).
-import { spawn } from 'node:child_process';
+// FAKE_SLURM_KILL_WAIT_MS (KillWait between SIGTERM and SIGKILL of a cancelled job, default 500);
+// FAKE_SLURM_TASK_FINAL=<index>:<STATE>[,...] forces that terminal state on that array task of the
+// first array job that reaches it in this state folder (a preempted or failed task, once: its
+// resubmission then runs normally).
+//
+// Job arrays (sbatch.1 --array): `--array=0-3`, `0,6,16-32`, `0-15:4`, `%N` throttle. The parsable id
+// is the array's base job id A; task i is "A_i" to squeue (%i), sacct (JobID) and scancel, runs with
+// its own SLURM_JOB_ID and SLURM_ARRAY_JOB_ID=A, SLURM_ARRAY_TASK_ID=i, SLURM_ARRAY_TASK_COUNT /
+// _MIN / _MAX, and writes its output where %A / %a / %j of the pattern say.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
@@ -58,6 +66,8 @@ function sbatch() {
   const chdir = arg('--chdir', '-D') ?? process.cwd();
   const text = readFileSync(script, 'utf8');
   const opt = (name) => new RegExp(`^#SBATCH\\s+${name}[= ](\\S+)`, 'm').exec(text)?.[1];
+  const arraySpec = arg('--array', '-a') ?? opt('--array');
+  if (arraySpec) return sbatchArray(script, chdir, text, opt, arraySpec);
   const counter = join(dir, 'next-id');
   const id = existsSync(counter) ? Number(readFileSync(counter, 'utf8')) : 4242;
   writeFileSync(counter, String(id + 1));
@@ -80,16 +90,92 @@ function sbatch() {
   console.log(has('--parsable') ? `${id}` : `Submitted batch job ${id}`);
 }
 
+/**
+ * sbatch.1 --array=<indexes>: a comma-separated list of values and ranges, a range may have a ":step"
+ * suffix, and "%N" limits how many tasks run at once. Indexes are non-negative.
+ */
+function parseArray(spec) {
+  const [list, limit] = spec.split('%');
+  const indexes = new Set();
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+)(?::(\d+))?)?$/.exec(part);
+    if (!m) {
+      console.error(`sbatch: error: Invalid job array specification`);
+      process.exit(1);
+    }
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    const step = Number(m[3] ?? '1');
+    for (let i = from; i <= to; i += step) indexes.add(i);
+  }
+  return { indexes: [...indexes].sort((a, b) => a - b), limit: limit === undefined ? Infinity : Number(limit) };
+}
+
+/** A job array: one record per task ("A_i"), each task its own runner, all under the base id A. */
+function sbatchArray(script, chdir, text, opt, spec) {
+  const { indexes, limit } = parseArray(spec);
+  const counter = join(dir, 'next-id');
+  const base = existsSync(counter) ? Number(readFileSync(counter, 'utf8')) : 4242;
+  // the base id, then one job id per task (each task is a job of its own with SLURM_JOB_ID)
+  writeFileSync(counter, String(base + indexes.length + 1));
+  const name = opt('--job-name') ?? basename(script);
+  write(base, { array: indexes, limit, name });
+  const exported = Object.fromEntries((arg('--export') ?? '').split(',').filter((x) => x.includes('=')).map((x) => [x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1)]));
+  indexes.forEach((index, k) => {
+    const jobId = base + 1 + k;
+    const taskId = `${base}_${index}`;
+    // sbatch.1 "filename pattern": %A the array's base id, %a the task index, %j the task's own job id
+    const output = (opt('--output') ?? 'slurm-%A_%a.out').replace(/%x/g, name).replace(/%A/g, String(base)).replace(/%a/g, String(index)).replace(/%j/g, String(jobId));
+    write(taskId, { state: 'PENDING', exit: '0:0', name, nodes: 1, gpus: 0, start: Date.now(), steps: [], base, index, jobId });
+    const log = openSync(join(chdir, output), 'a');
+    const env = {
+      ...process.env, ...exported, FAKE_TOOL: '', SLURM_JOB_ID: String(jobId), SLURM_JOBID: String(jobId), SLURM_JOB_NAME: name, SLURM_NNODES: '1', SLURM_JOB_NUM_NODES: '1', SLURM_NODEID: '0', SLURM_JOB_NODELIST: 'localhost', SLURM_SUBMIT_DIR: process.cwd(),
+      SLURM_ARRAY_JOB_ID: String(base), SLURM_ARRAY_TASK_ID: String(index), SLURM_ARRAY_TASK_COUNT: String(indexes.length), SLURM_ARRAY_TASK_MIN: String(indexes[0]), SLURM_ARRAY_TASK_MAX: String(indexes.at(-1)),
+    };
+    const runner = spawn(process.execPath, [process.argv[1], '__run', taskId, script, chdir], { detached: true, stdio: ['ignore', log, log], env });
+    update(taskId, { runner: runner.pid });
+    runner.unref();
+  });
+  console.log(has('--parsable') ? `${base}` : `Submitted batch job ${base}`);
+}
+
+/** The task records of array A (base id), in index order. */
+function arrayTasks(base) {
+  const record = read(String(base));
+  return record?.array ? record.array.map((i) => [`${base}_${i}`, read(`${base}_${i}`)]) : [];
+}
+
+/** A forced terminal state for this array task (FAKE_SLURM_TASK_FINAL), used once per state folder. */
+function forcedTaskState(id) {
+  const s = read(id);
+  if (s?.index === undefined) return undefined;
+  const entry = (process.env.FAKE_SLURM_TASK_FINAL ?? '').split(',').map((x) => x.split(':')).find(([i]) => Number(i) === s.index);
+  if (!entry) return undefined;
+  const used = join(dir, `forced-${s.index}`);
+  if (existsSync(used)) return undefined;
+  writeFileSync(used, id);
+  return entry[1];
+}
+
 async function runJob() {
   const [, id, script, chdir] = args;
   await sleep(Number(process.env.FAKE_SLURM_PENDING_MS ?? 300));
   if (read(id).state === 'CANCELLED') process.exit(0);
+  // an array's "%N": a task waits in PENDING while N of its siblings run
+  const base = read(id).base;
+  if (base !== undefined) {
+    const limit = read(String(base))?.limit ?? Infinity;
+    while (arrayTasks(base).filter(([, t]) => t?.state === 'RUNNING').length >= limit) {
+      await sleep(50);
+      if (read(id).state === 'CANCELLED') process.exit(0);
+    }
+  }
   const batch = spawn('bash', [script], { cwd: chdir, stdio: 'inherit' });
   update(id, { state: 'RUNNING', batch: batch.pid, begin: Date.now() });
   batch.on('exit', (code, signal) => {
     const now = read(id);
     if (now.state === 'CANCELLED') return process.exit(0);
-    const forced = process.env.FAKE_SLURM_FINAL;
+    const forced = forcedTaskState(id) ?? process.env.FAKE_SLURM_FINAL;
     // sacct.1 ExitCode "exit code:signal"
     write(id, { ...now, state: forced ?? (code === 0 ? 'COMPLETED' : 'FAILED'), exit: `${code ?? 0}:${signal ? 9 : 0}`, end: Date.now(), steps: [] });
     process.exit(0);
@@ -102,7 +188,8 @@ async function runJob() {
  * slurmstepd kills what is left of the step (proctrack: every process of the step's container).
  */
 async function srun() {
-  const id = process.env.SLURM_JOB_ID;
+  // an array task's record is "A_i" (its own SLURM_JOB_ID is another number)
+  const id = process.env.SLURM_ARRAY_JOB_ID ? `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` : process.env.SLURM_JOB_ID;
   if (!id || !read(id)) {
     console.error('srun: error: Unable to allocate resources: the fake srun only runs inside a fake sbatch job');
     process.exit(1);
@@ -127,11 +214,40 @@ async function srun() {
   process.exit(Math.max(...codes));
 }
 
-/** squeue.1: `-j <id> -h -o %T` prints the state of a job still known to the controller, nothing else. */
+/**
+ * squeue.1 `-j <id> -h -o <format>` with %i (job id; "A_i" for an array task), %T (state), %K (array
+ * index), %F (array base id): one line per live job. For an array's base id, one line per task; with
+ * `-r` (--array) every task has its own line, without it pending tasks are combined as "A_[1-3]".
+ */
 function squeue() {
   const id = arg('-j', '--jobs');
-  const s = read(id);
-  if (s && ['PENDING', 'RUNNING', 'COMPLETING'].includes(s.state)) console.log(s.state);
+  const format = arg('-o', '--format') ?? '%T';
+  const live = (s) => s && ['PENDING', 'RUNNING', 'COMPLETING'].includes(s.state);
+  const line = (jobId, s, index, base) => format.replace(/%i/g, jobId).replace(/%T/g, s.state).replace(/%K/g, index ?? 'N/A').replace(/%F/g, base ?? jobId);
+  const tasks = arrayTasks(id);
+  if (tasks.length === 0) {
+    const s = read(id);
+    if (live(s)) console.log(line(id, s, s.index === undefined ? undefined : String(s.index), s.base === undefined ? undefined : String(s.base)));
+    return;
+  }
+  const pending = tasks.filter(([, t]) => t?.state === 'PENDING');
+  for (const [taskId, t] of tasks) {
+    if (!live(t) || (t.state === 'PENDING' && !has('-r', '--array') && pending.length > 1)) continue;
+    console.log(line(taskId, t, String(t.index), id));
+  }
+  if (!has('-r', '--array') && pending.length > 1) console.log(line(`${id}_[${bracket(pending.map(([, t]) => t.index))}]`, { state: 'PENDING' }, bracket(pending.map(([, t]) => t.index)), id));
+}
+
+/** "1-3,5": SLURM's bitstring form of a sorted index list. */
+function bracket(indexes) {
+  const parts = [];
+  for (let i = 0; i < indexes.length; i++) {
+    let j = i;
+    while (j + 1 < indexes.length && indexes[j + 1] === indexes[j] + 1) j++;
+    parts.push(i === j ? `${indexes[i]}` : `${indexes[i]}-${indexes[j]}`);
+    i = j;
+  }
+  return parts.join(',');
 }
 
 /** sacct.1 with `-X -n -P -o JobID,State,ExitCode,Elapsed`; without accounting storage it fails. */
@@ -142,11 +258,22 @@ function sacct() {
     process.exit(1);
   }
   const id = arg('-j', '--jobs');
+  const row = (jobId, s) => {
+    const secs = Math.round(((s.end ?? Date.now()) - s.start) / 1000);
+    // src/sacct/print.c: "CANCELLED by <uid>" for a job someone cancelled
+    return `${jobId}|${s.state === 'CANCELLED' ? 'CANCELLED by 0' : s.state}|${s.exit}|00:00:${String(secs).padStart(2, '0')}`;
+  };
+  const tasks = arrayTasks(id);
+  if (tasks.length) {
+    // sacct.1 JobID "ArrayJobID_ArrayTaskID"; tasks not started yet share one line "A_[2-3]" unless --array
+    const waiting = tasks.filter(([, t]) => t.state === 'PENDING');
+    for (const [taskId, t] of tasks) if (t.state !== 'PENDING' || has('--array') || waiting.length === 1) console.log(row(taskId, t));
+    if (!has('--array') && waiting.length > 1) console.log(row(`${id}_[${bracket(waiting.map(([, t]) => t.index))}]`, waiting[0][1]));
+    return;
+  }
   const s = read(id);
   if (!s) return;
-  const secs = Math.round(((s.end ?? Date.now()) - s.start) / 1000);
-  // src/sacct/print.c: "CANCELLED by <uid>" for a job someone cancelled
-  console.log(`${id}|${s.state === 'CANCELLED' ? 'CANCELLED by 0' : s.state}|${s.exit}|00:00:${String(secs).padStart(2, '0')}`);
+  console.log(row(id, s));
 }
 
 /**
@@ -183,6 +310,12 @@ function scontrol() {
  */
 async function scancel() {
   const id = args.find((a) => /^\d+(_\d+)?$/.test(a));
+  // scancel.1: an array's base id without an index cancels every task; "A_i" only that task
+  const tasks = arrayTasks(id);
+  if (tasks.length) {
+    for (const [taskId] of tasks) spawnSync(process.execPath, [process.argv[1], ...args.map((a) => (a === id ? taskId : a))], { stdio: 'inherit', env: { ...process.env, FAKE_TOOL: 'scancel' } });
+    return;
+  }
   const s = read(id);
   if (!s) {
     console.error(`scancel: error: Kill job error on job id ${id}: Invalid job id specified`);

@@ -1,0 +1,163 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { LlmIrError } from '@llm-ir/core';
+import { writeFileAtomic } from '@llm-ir/core/io';
+import { diagnoseLog, failedStatus, isActive, mapSlurmState, sbatchScript, tailFile, type JobSpec, type JobStatus } from './executors.ts';
+
+const pexec = promisify(execFile);
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/** One task of an array run: its index, every SLURM array job it ran in, and its last state. */
+export interface ArrayTask {
+  /** Array index (`SLURM_ARRAY_TASK_ID`). */
+  index: number;
+  /** Ids (`A_i`) of every submission of this task, oldest first: more than one when it was resubmitted. */
+  jobs: string[];
+  /** Last known status. */
+  status: JobStatus;
+}
+
+/** The state of an array run, saved as `<runDir>/array.json` after every change (a rerun follows it). */
+export interface ArrayRun {
+  /** Run folder. */
+  runDir: string;
+  /** Tasks by index order. */
+  tasks: ArrayTask[];
+}
+
+/** Options of {@link runSlurmArray}. */
+export interface ArrayOptions {
+  /** Array indexes to run. */
+  indexes: readonly number[];
+  /** At most this many tasks run at once (sbatch's `--array=...%N`). */
+  maxRunning?: number;
+  /** Resubmissions of a task that did not succeed (failed, preempted, node failure, timeout, out of memory); a cancelled task is not resubmitted. @default 2 */
+  retries?: number;
+  /** Poll interval. @default 2000 ms */
+  pollMs?: number;
+  /** Told whenever a task changes state. */
+  onTask?: (task: ArrayTask, run: ArrayRun) => void;
+  /**
+   * Stops following and returns (state saved). The tasks keep running on the cluster, as they do when
+   * the driver is killed; a rerun on the same folder follows them. `scancel <id>` stops them.
+   */
+  signal?: AbortSignal;
+  /** SLURM programs. @default from PATH */
+  bin?: { sbatch?: string; squeue?: string; sacct?: string };
+}
+
+/** `sbatch --parsable` of an array script limited to `indexes`; returns the base job id. */
+async function submit({ runDir, script, indexes, maxRunning, sbatch }: { runDir: string; script: string; indexes: readonly number[]; maxRunning: number | undefined; sbatch: string }): Promise<string> {
+  // sbatch.1: a command-line option overrides the script's #SBATCH line; a resubmission names only the tasks it reruns
+  const array = `${indexes.join(',')}${maxRunning ? `%${maxRunning}` : ''}`;
+  let out: string;
+  try {
+    out = (await pexec(sbatch, ['--parsable', `--array=${array}`, `--chdir=${runDir}`, script])).stdout;
+  } catch (cause) {
+    throw new LlmIrError({ code: 'submit-failed', message: `sbatch failed: ${(cause as { stderr?: string }).stderr?.trim() || (cause as Error).message}`, cause });
+  }
+  const id = out.trim().split(';')[0]!;
+  if (!/^\d+$/.test(id)) throw new LlmIrError({ code: 'submit-failed', message: `sbatch printed no array job id: ${JSON.stringify(out)}` });
+  return id;
+}
+
+/**
+ * States of the tasks of array job `base`, by index: live ones from `squeue -r` (one line per task,
+ * squeue.1 `-r, --array`; `%i` is "A_i"), finished ones from `sacct --array -X` (JobID "A_i", sacct.1).
+ */
+async function taskStates(base: string, bin: { squeue: string; sacct: string }): Promise<Map<number, { state: string; exit: string }>> {
+  const states = new Map<number, { state: string; exit: string }>();
+  const acct = (await pexec(bin.sacct, ['-j', base, '--array', '-X', '-n', '-P', '-o', 'JobID,State,ExitCode']).catch(() => ({ stdout: '' }))).stdout;
+  for (const line of acct.trim().split('\n')) {
+    const [jobId, state, exit = '0:0'] = line.split('|');
+    const m = /^\d+_(\d+)$/.exec(jobId ?? '');
+    if (m && state) states.set(Number(m[1]), { state, exit });
+  }
+  const queue = (await pexec(bin.squeue, ['-r', '-j', base, '-h', '-o', '%i|%T']).catch(() => ({ stdout: '' }))).stdout;
+  for (const line of queue.trim().split('\n')) {
+    const [jobId, state] = line.split('|');
+    const m = /^\d+_(\d+)$/.exec(jobId ?? '');
+    // squeue knows a task only while it is queued or running: its word wins over a stale accounting row
+    if (m && state && isActive(mapSlurmState(state))) states.set(Number(m[1]), { state, exit: '0:0' });
+  }
+  return states;
+}
+
+/**
+ * Runs `spec.command` as one SLURM array job (`--array=<indexes>`, each task reads
+ * `SLURM_ARRAY_TASK_ID`), follows every task, and resubmits the tasks that did not succeed (failed,
+ * preempted, node failure, timeout, out of memory) as a new array of those indexes alone, up to
+ * `retries` times each. Progress is saved in `<runDir>/array.json`; called again on the same run
+ * folder, it follows the tasks still queued or running and resubmits only what is unfinished, so a
+ * killed driver resumes. Returns when every task has succeeded or is out of retries.
+ *
+ * @throws {LlmIrError} `submit-failed` when sbatch refuses the job.
+ * @example
+ * ```ts
+ * const run = await runSlurmArray({ runDir: 'runs/ocr', command: ['llm-ir', 'ocr', 'dataset', '--shard', 'SLURM_ARRAY_TASK_ID/4', ...] }, { indexes: [0, 1, 2, 3] });
+ * const failed = run.tasks.filter((t) => t.status.state !== 'succeeded');
+ * ```
+ */
+export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promise<ArrayRun> {
+  const bin = { sbatch: options.bin?.sbatch ?? 'sbatch', squeue: options.bin?.squeue ?? 'squeue', sacct: options.bin?.sacct ?? 'sacct' };
+  const runDir = resolve(spec.runDir);
+  await mkdir(runDir, { recursive: true });
+  const script = join(runDir, 'array.sbatch');
+  await writeFileAtomic(script, sbatchScript({ ...spec, runDir }, { array: options.indexes.join(',') }));
+  const stateFile = join(runDir, 'array.json');
+  const previous: ArrayRun | undefined = existsSync(stateFile) ? JSON.parse(await readFile(stateFile, 'utf8')) : undefined;
+  const run: ArrayRun = {
+    runDir,
+    tasks: options.indexes.map((index) => previous?.tasks.find((t) => t.index === index) ?? { index, jobs: [], status: { state: 'pending' } }),
+  };
+  const save = () => writeFileAtomic(stateFile, `${JSON.stringify(run, null, 2)}\n`);
+  const retries = options.retries ?? 2;
+  const pollMs = options.pollMs ?? 2000;
+  const logOf = async (jobId: string) => {
+    const name = /--job-name=(\S+)/.exec(await readFile(script, 'utf8'))?.[1] ?? 'llm-ir';
+    return join(runDir, `${name}-${jobId}.out`);
+  };
+  for (;;) {
+    if (options.signal?.aborted) {
+      await save();
+      return run;
+    }
+    // (re)submit the tasks that have no live job: never run, or ended without success and retries left
+    const due = run.tasks.filter((t) => (t.jobs.length === 0 || (!isActive(t.status.state) && t.status.state !== 'succeeded' && t.status.state !== 'cancelled' && t.jobs.length <= retries)) && !(t.jobs.length > 0 && isActive(t.status.state)));
+    if (due.length) {
+      const base = await submit({ runDir, script, indexes: due.map((t) => t.index), maxRunning: options.maxRunning, sbatch: bin.sbatch });
+      for (const t of due) {
+        t.jobs.push(`${base}_${t.index}`);
+        t.status = { state: 'pending' };
+        options.onTask?.(t, run);
+      }
+      await save();
+    }
+    const live = run.tasks.filter((t) => isActive(t.status.state));
+    if (live.length === 0) return run;
+    await sleep(pollMs, options.signal);
+    const bases = [...new Set(live.map((t) => t.jobs.at(-1)!.split('_')[0]!))];
+    let changed = false;
+    for (const base of bases) {
+      const states = await taskStates(base, bin);
+      for (const t of live.filter((x) => x.jobs.at(-1)!.startsWith(`${base}_`))) {
+        const seen = states.get(t.index);
+        if (!seen) continue;
+        const mapped = mapSlurmState(seen.state, seen.exit);
+        if (mapped === t.status.state) continue;
+        const code = Number(seen.exit.split(':')[0]);
+        t.status = mapped === 'failed' ? { ...failedStatus(code, diagnoseLog(await tailFile(await logOf(t.jobs.at(-1)!), 200))), raw: seen.state } : { state: mapped, exitCode: code, raw: seen.state };
+        changed = true;
+        options.onTask?.(t, run);
+      }
+    }
+    if (changed) await save();
+  }
+}
