@@ -20,7 +20,8 @@ export interface OcrResult {
    * Where `ms` went, in milliseconds per pipeline stage (names are the engine's own: paddle reports
    * `prepare`, `detect-input`, `detect-model`, `boxes`, `recognize-input`, `recognize-model`,
    * `ctc-decode`; the tesseract engines `prepare` and `tesseract`). Not cached: absent on results
-   * served from the cache.
+   * served from the cache. Unrounded, while `ocrImages` rounds `ms`: rounded stages need not add up
+   * to it exactly.
    */
   stages?: Record<string, number>;
   /** Image width in pixels. */

@@ -44,7 +44,7 @@ export function ocrCommand(io: CliIo): Command {
     .addOption(engineOption())
     .option('--workers <n>', 'engines running at once (default: cores)', intFlag('--workers', { min: 1 }))
     .option('--upscale <f>', 'upscale factor for small images before OCR', numberFlag('--upscale', { above: 0 }))
-    .option('--json', 'one JSON object per image: {image, ok, engine, ms, stages (ms per pipeline stage), width, height, lines | error}', false)
+    .option('--json', 'one JSON object per image: {image, ok, engine, ms, stages (ms per pipeline stage, each rounded), width, height, lines | error}', false)
     .action(async (images: string[], flags: PoolFlags & { json: boolean }) => {
       const pool = await createOcrPool(poolOptions(flags));
       let failed = 0;
