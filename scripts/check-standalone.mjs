@@ -42,10 +42,12 @@ try {
     const r = run('npm', ['pack', '--silent', '--pack-destination', tarballs], { cwd: join(root, 'packages', p.dir) });
     if (r.status !== 0) {
       fail(`npm pack ${p.manifest.name}`, r);
-      process.exit(1);
+      failed++;
+      break;
     }
     deps[p.manifest.name] = `file:../tarballs/${r.stdout.trim().split('\n').pop()}`;
   }
+  if (failed) throw new Error('packing failed');
   const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const dev = Object.fromEntries(['typescript', '@types/node'].map((d) => [d, rootManifest.devDependencies[d]]));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'llm-ir-standalone-check', private: true, type: 'module', dependencies: deps, devDependencies: dev }, null, 2));
@@ -53,14 +55,17 @@ try {
   const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: project });
   if (install.status !== 0) {
     fail('npm install of the tarballs', install);
-    process.exit(1);
+    failed++;
+    throw new Error('install failed');
   }
   console.error(`ok   installed ${packages.length} tarballs into a fresh project (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-  // every internal dependency must resolve to the packed tarball, not to a registry copy
-  for (const p of packages) {
-    const installed = JSON.parse(readFileSync(join(project, 'node_modules', p.manifest.name, 'package.json'), 'utf8'));
-    if (installed.version !== p.manifest.version) {
-      fail(`${p.manifest.name}: installed ${installed.version}, packed ${p.manifest.version}`);
+  // every copy of an internal package, nested ones too, must be the packed tarball, not a registry copy
+  const lock = JSON.parse(readFileSync(join(project, 'package-lock.json'), 'utf8'));
+  const internal = new Set(packages.map((p) => p.manifest.name));
+  for (const [path, entry] of Object.entries(lock.packages ?? {})) {
+    const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    if (internal.has(name) && !String(entry.resolved ?? '').startsWith('file:')) {
+      fail(`${path} resolved to ${entry.resolved}, not to the packed tarball`);
       failed++;
     }
   }
@@ -102,6 +107,8 @@ try {
       failed++;
     }
   }
+} catch (error) {
+  if (!failed) throw error;
 } finally {
   if (keep) console.error(`kept ${base}`);
   else rmSync(base, { recursive: true, force: true });

@@ -58,6 +58,10 @@ const env = { ...process.env, JUPYTER_PATH: jupyterPath, DENO_NO_UPDATE_CHECK: '
 const notebooks = readdirSync(dir)
   .filter((f) => f.endsWith('.ipynb') && (only.length === 0 || only.some((o) => f.includes(o))))
   .sort();
+if (notebooks.length === 0) {
+  console.error(`notebooks: none matches ${only.join(', ')}`);
+  process.exit(1);
+}
 let failed = 0;
 for (const nb of notebooks) {
   const committed = JSON.parse(readFileSync(join(dir, nb), 'utf8'));

@@ -8,7 +8,7 @@ import { installFakeTools } from './testing/index.ts';
 
 const saved = { ...process.env };
 afterEach(() => {
-  for (const k of ['PATH', 'FAKE_SLURM_DIR', 'FAKE_SLURM_TASK_FINAL', 'FAKE_SLURM_PENDING_MS']) {
+  for (const k of ['PATH', 'FAKE_SLURM_DIR', 'FAKE_SLURM_TASK_FINAL', 'FAKE_SLURM_PENDING_MS', 'FAKE_SLURM_NO_ACCOUNTING']) {
     if (saved[k] === undefined) delete process.env[k];
     else process.env[k] = saved[k];
   }
@@ -21,7 +21,7 @@ async function cluster() {
   process.env['PATH'] = tools.env['PATH']!;
   process.env['FAKE_SLURM_DIR'] = tools.env['FAKE_SLURM_DIR']!;
   process.env['FAKE_SLURM_PENDING_MS'] = '100';
-  const bin = { sbatch: join(tools.bin, 'sbatch'), squeue: join(tools.bin, 'squeue'), sacct: join(tools.bin, 'sacct') };
+  const bin = { sbatch: join(tools.bin, 'sbatch'), squeue: join(tools.bin, 'squeue'), sacct: join(tools.bin, 'sacct'), scontrol: join(tools.bin, 'scontrol') };
   // each task writes its index where the run folder is; the inner shell expands SLURM_ARRAY_TASK_ID
   const spec = { runDir: join(dir, 'run'), name: 'shards', command: ['bash', '-c', 'echo "task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_TASK_COUNT" > "out-$SLURM_ARRAY_TASK_ID.txt"'] };
   return { dir, bin, spec };
@@ -61,6 +61,14 @@ describe('SLURM array runs (fake SLURM with array jobs)', () => {
     expect(run.tasks[0]!.status.state).toBe('succeeded');
     expect(run.tasks[1]!.status).toMatchObject({ state: 'out-of-memory', exitCode: 3, reason: 'cuda-oom' }); // from its log, as for a single job
     expect(run.tasks[1]!.jobs).toHaveLength(2); // the first run and one retry
+    // a rerun gives the task that ran out of retries a new start, and leaves the finished one alone
+    const rerun = await runSlurmArray(failing, { indexes: [0, 1], retries: 1, pollMs: 100, bin });
+    expect(rerun.tasks[0]!.jobs).toEqual(run.tasks[0]!.jobs);
+    expect(rerun.tasks[1]!.jobs).toHaveLength(4);
+    // another fingerprint (another input): the saved run is replaced, nothing of it is reused
+    const other = await runSlurmArray(failing, { indexes: [0, 1], retries: 0, pollMs: 100, bin, fingerprint: 'input-v2' });
+    expect(other.tasks.map((t) => t.jobs.length)).toEqual([1, 1]);
+    expect(other.tasks[0]!.jobs[0]).not.toBe(run.tasks[0]!.jobs[0]);
 
     const stop = new AbortController();
     const slow = { ...spec, runDir: `${spec.runDir}-2`, command: ['bash', '-c', 'sleep 1; echo done > "out-$SLURM_ARRAY_TASK_ID.txt"'] };
@@ -69,5 +77,12 @@ describe('SLURM array runs (fake SLURM with array jobs)', () => {
     const second = await runSlurmArray(slow, { indexes: [0, 1, 2], pollMs: 100, bin });
     expect(second.tasks.map((t) => t.jobs)).toEqual(first.tasks.map((t) => t.jobs)); // followed, not resubmitted
     expect(second.tasks.every((t) => t.status.state === 'succeeded')).toBe(true);
+  }, 60_000);
+
+  it('follows tasks on a cluster without accounting storage (sacct fails) through scontrol', async () => {
+    const { bin, spec } = await cluster();
+    process.env['FAKE_SLURM_NO_ACCOUNTING'] = '1';
+    const run = await runSlurmArray(spec, { indexes: [0, 1], pollMs: 100, bin });
+    expect(run.tasks.map((t) => [t.status.state, t.jobs.length])).toEqual([['succeeded', 1], ['succeeded', 1]]);
   }, 60_000);
 });

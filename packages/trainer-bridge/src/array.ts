@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -8,11 +9,17 @@ import { writeFileAtomic } from '@llm-ir/core/io';
 import { diagnoseLog, failedStatus, isActive, mapSlurmState, sbatchScript, tailFile, type JobSpec, type JobStatus } from './executors.ts';
 
 const pexec = promisify(execFile);
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
+}
 
 /** One task of an array run: its index, every SLURM array job it ran in, and its last state. */
 export interface ArrayTask {
@@ -28,6 +35,8 @@ export interface ArrayTask {
 export interface ArrayRun {
   /** Run folder. */
   runDir: string;
+  /** What ran: a hash of the sbatch script and the caller's fingerprint (a saved run with another one is not reused). */
+  fingerprint: string;
   /** Tasks by index order. */
   tasks: ArrayTask[];
 }
@@ -44,13 +53,15 @@ export interface ArrayOptions {
   pollMs?: number;
   /** Told whenever a task changes state. */
   onTask?: (task: ArrayTask, run: ArrayRun) => void;
+  /** What else the tasks' results depend on (e.g. a hash of their input file): a saved run with another fingerprint is not followed but replaced. */
+  fingerprint?: string;
   /**
    * Stops following and returns (state saved). The tasks keep running on the cluster, as they do when
    * the driver is killed; a rerun on the same folder follows them. `scancel <id>` stops them.
    */
   signal?: AbortSignal;
   /** SLURM programs. @default from PATH */
-  bin?: { sbatch?: string; squeue?: string; sacct?: string };
+  bin?: { sbatch?: string; squeue?: string; sacct?: string; scontrol?: string };
 }
 
 /** `sbatch --parsable` of an array script limited to `indexes`; returns the base job id. */
@@ -91,12 +102,30 @@ async function taskStates(base: string, bin: { squeue: string; sacct: string }):
 }
 
 /**
+ * A task that neither squeue nor sacct reports (no accounting storage: sacct fails; squeue forgets a
+ * job once it ends): `scontrol show job -o A_i` while the controller still knows it (MinJobAge),
+ * else unknown (src/scontrol/info_job.c `_sprint_job_info`: `JobState=`, `ExitCode=`).
+ */
+async function controllerState(taskId: string, scontrol: string): Promise<{ state: string; exit: string } | undefined> {
+  const text = (await pexec(scontrol, ['show', 'job', '-o', taskId]).catch(() => ({ stdout: '' }))).stdout;
+  const state = /(?:^|\s)JobState=(\S+)/.exec(text)?.[1];
+  return state ? { state, exit: /(?:^|\s)ExitCode=(\d+:\d+)/.exec(text)?.[1] ?? '0:0' } : undefined;
+}
+
+/** A task ended without success that may be submitted again (SPECIAL_EXIT is held in the queue by the site: not resubmitted). */
+function retryable(t: ArrayTask): boolean {
+  return !isActive(t.status.state) && t.status.state !== 'succeeded' && t.status.state !== 'cancelled' && !t.status.raw?.startsWith('SPECIAL_EXIT');
+}
+
+/**
  * Runs `spec.command` as one SLURM array job (`--array=<indexes>`, each task reads
  * `SLURM_ARRAY_TASK_ID`), follows every task, and resubmits the tasks that did not succeed (failed,
  * preempted, node failure, timeout, out of memory) as a new array of those indexes alone, up to
- * `retries` times each. Progress is saved in `<runDir>/array.json`; called again on the same run
- * folder, it follows the tasks still queued or running and resubmits only what is unfinished, so a
- * killed driver resumes. Returns when every task has succeeded or is out of retries.
+ * `retries` times each (per call). Progress is saved in `<runDir>/array.json`; called again on the
+ * same run folder with the same script and fingerprint, it keeps the tasks that succeeded, follows
+ * those still queued or running, and submits the rest again (failed, cancelled, out of retries), so
+ * a killed driver resumes and a rerun finishes what is unfinished. A saved run with another script
+ * or fingerprint is replaced. Returns when every task has succeeded or is out of retries.
  *
  * @throws {LlmIrError} `submit-failed` when sbatch refuses the job.
  * @example
@@ -106,17 +135,25 @@ async function taskStates(base: string, bin: { squeue: string; sacct: string }):
  * ```
  */
 export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promise<ArrayRun> {
-  const bin = { sbatch: options.bin?.sbatch ?? 'sbatch', squeue: options.bin?.squeue ?? 'squeue', sacct: options.bin?.sacct ?? 'sacct' };
+  const bin = { sbatch: options.bin?.sbatch ?? 'sbatch', squeue: options.bin?.squeue ?? 'squeue', sacct: options.bin?.sacct ?? 'sacct', scontrol: options.bin?.scontrol ?? 'scontrol' };
   const runDir = resolve(spec.runDir);
   await mkdir(runDir, { recursive: true });
   const script = join(runDir, 'array.sbatch');
-  await writeFileAtomic(script, sbatchScript({ ...spec, runDir }, { array: options.indexes.join(',') }));
+  const text = sbatchScript({ ...spec, runDir }, { array: options.indexes.join(',') });
+  await writeFileAtomic(script, text);
+  const fingerprint = createHash('sha256').update(text).update('\0').update(options.fingerprint ?? '').digest('hex');
   const stateFile = join(runDir, 'array.json');
-  const previous: ArrayRun | undefined = existsSync(stateFile) ? JSON.parse(await readFile(stateFile, 'utf8')) : undefined;
+  const saved: ArrayRun | undefined = existsSync(stateFile) ? JSON.parse(await readFile(stateFile, 'utf8')) : undefined;
+  const previous = saved?.fingerprint === fingerprint ? saved : undefined;
   const run: ArrayRun = {
     runDir,
+    fingerprint,
     tasks: options.indexes.map((index) => previous?.tasks.find((t) => t.index === index) ?? { index, jobs: [], status: { state: 'pending' } }),
   };
+  // retries count from this call: a rerun gives a task that ran out of them, or was cancelled, a new
+  // start (1 + retries submissions); a task still queued or running gets `retries` once it ends
+  const atEntry = new Map(run.tasks.map((t) => [t.index, t.jobs.length]));
+  const fresh = new Set(run.tasks.filter((t) => t.jobs.length === 0 || retryable(t) || t.status.state === 'cancelled').map((t) => t.index));
   const save = () => writeFileAtomic(stateFile, `${JSON.stringify(run, null, 2)}\n`);
   const retries = options.retries ?? 2;
   const pollMs = options.pollMs ?? 2000;
@@ -130,7 +167,11 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
       return run;
     }
     // (re)submit the tasks that have no live job: never run, or ended without success and retries left
-    const due = run.tasks.filter((t) => (t.jobs.length === 0 || (!isActive(t.status.state) && t.status.state !== 'succeeded' && t.status.state !== 'cancelled' && t.jobs.length <= retries)) && !(t.jobs.length > 0 && isActive(t.status.state)));
+    const due = run.tasks.filter((t) => {
+      const used = t.jobs.length - atEntry.get(t.index)!; // submissions made by this call
+      if (fresh.has(t.index)) return used === 0 || (retryable(t) && used <= retries);
+      return retryable(t) && used < retries;
+    });
     if (due.length) {
       const base = await submit({ runDir, script, indexes: due.map((t) => t.index), maxRunning: options.maxRunning, sbatch: bin.sbatch });
       for (const t of due) {
@@ -148,8 +189,13 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
     for (const base of bases) {
       const states = await taskStates(base, bin);
       for (const t of live.filter((x) => x.jobs.at(-1)!.startsWith(`${base}_`))) {
-        const seen = states.get(t.index);
-        if (!seen) continue;
+        const seen = states.get(t.index) ?? (await controllerState(t.jobs.at(-1)!, bin.scontrol));
+        if (!seen) {
+          t.status = { state: 'failed', reason: `unknown: task ${t.jobs.at(-1)} is neither in squeue, sacct nor scontrol (accounting disabled and purged after MinJobAge?)` };
+          changed = true;
+          options.onTask?.(t, run);
+          continue;
+        }
         const mapped = mapSlurmState(seen.state, seen.exit);
         if (mapped === t.status.state) continue;
         const code = Number(seen.exit.split(':')[0]);

@@ -3,6 +3,7 @@
 // exactly the file a local run writes. The nodes must see this checkout, the input, the images and
 // the artifact cache on a shared filesystem (the cache's cross-process lock makes one cache safe for
 // every task).
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +71,8 @@ export async function ocrDatasetOnSlurm(flags: OcrSlurmFlags, samples: readonly 
     {
       indexes: Array.from({ length: n }, (_, i) => i),
       retries: flags.retries,
+      // the command holds every flag and N; the input's bytes are the rest of what a shard depends on
+      fingerprint: createHash('sha256').update(await readFile(resolve(flags.in))).digest('hex'),
       onTask: (t) => {
         const again = t.jobs.length > 1 && t.status.state === 'pending' ? ` (resubmitted, attempt ${t.jobs.length})` : '';
         io.stderr(`shard ${t.index}/${n}: ${t.status.state}${t.status.reason ? ` (${t.status.reason})` : ''} [${t.jobs.at(-1)}]${again}\n`);
@@ -91,7 +94,12 @@ export async function ocrDatasetOnSlurm(flags: OcrSlurmFlags, samples: readonly 
       io.stderr(`shard ${k % n} has fewer rows than its share of the ${samples.length} input rows (${task(k % n).out}); nothing written to ${flags.out}\n`);
       throw new CliExit(EXIT.failed);
     }
-    merged.push(JSON.parse(line) as Sample);
+    const row = JSON.parse(line) as Sample;
+    if (row.id !== samples[k]!.id) {
+      io.stderr(`shard ${k % n} row ${Math.floor(k / n)} is ${JSON.stringify(row.id)}, not input row ${k} (${JSON.stringify(samples[k]!.id)}): the shard files are not of this input; nothing written to ${flags.out}\n`);
+      throw new CliExit(EXIT.failed);
+    }
+    merged.push(row);
   }
   await writeSamplesJsonl(flags.out, merged);
   const position = new Map(samples.map((s, i) => [s.id, i]));

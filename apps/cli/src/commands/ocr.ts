@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { LlmIrError, type ProgressCallback } from '@llm-ir/core';
@@ -124,6 +125,9 @@ export function ocrCommand(io: CliIo): Command {
           const errorsFile = flags.errors || `${flags.out}.errors.jsonl`;
           await writeJsonl(errorsFile, out.errors.map((e) => ({ image: e.image, rows: e.rows, code: e.error.code, message: e.error.reason })));
           io.stderr(`errors recorded in ${errorsFile}\n`);
+        } else if (shard) {
+          // an earlier attempt of this shard may have left an errors file: this run's word replaces it
+          await rm(flags.errors || `${flags.out}.errors.jsonl`, { force: true });
         }
         if ((out.errors.length || bad.length) && !flags.allowPartial) throw new CliExit(EXIT.partial);
       } finally {

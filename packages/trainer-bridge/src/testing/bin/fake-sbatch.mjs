@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Fakes of sbatch / srun / squeue / sacct / scontrol / scancel (one script, dispatched on its name)
 // that run batch scripts with bash on this machine and walk jobs through SLURM's state sequence
-// PENDING -> RUNNING -> COMPLETED | FAILED | CANCELLED. Behaviours follow SLURM 24.11 / 25.05 (the man
+// PENDING -> RUNNING -> COMPLETED | FAILED | CANCELLED. Behaviours follow SLURM 24.11 - 26.11 (the man
 // pages doc/man/man1/{sbatch,srun,squeue,sacct,scontrol,scancel}.1 and src/common/slurm_protocol_defs.c,
 // SchedMD/slurm): each is cited next to its code. State lives in $FAKE_SLURM_DIR (default /tmp/fake-slurm).
 //
@@ -106,6 +106,10 @@ function parseArray(spec) {
     const from = Number(m[1]);
     const to = m[2] === undefined ? from : Number(m[2]);
     const step = Number(m[3] ?? '1');
+    if (step < 1 || to < from) {
+      console.error(`sbatch: error: Invalid job array specification`);
+      process.exit(1);
+    }
     for (let i = from; i <= to; i += step) indexes.add(i);
   }
   return { indexes: [...indexes].sort((a, b) => a - b), limit: limit === undefined ? Infinity : Number(limit) };
