@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { LlmIrError } from '@llm-ir/core';
 import { writeFileAtomic } from '@llm-ir/core/io';
-import { diagnoseLog, failedStatus, isActive, mapSlurmState, sbatchScript, tailFile, type JobSpec, type JobStatus } from './executors.ts';
+import { diagnoseLog, failedStatus, isActive, mapSlurmState, parseScontrolJob, sbatchScript, tailFile, type JobSpec, type JobStatus } from './executors.ts';
 
 const pexec = promisify(execFile);
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -104,12 +104,11 @@ async function taskStates(base: string, bin: { squeue: string; sacct: string }):
 /**
  * A task that neither squeue nor sacct reports (no accounting storage: sacct fails; squeue forgets a
  * job once it ends): `scontrol show job -o A_i` while the controller still knows it (MinJobAge),
- * else unknown (src/scontrol/info_job.c `_sprint_job_info`: `JobState=`, `ExitCode=`).
+ * read as the single-job executor reads it, else unknown.
  */
 async function controllerState(taskId: string, scontrol: string): Promise<{ state: string; exit: string } | undefined> {
-  const text = (await pexec(scontrol, ['show', 'job', '-o', taskId]).catch(() => ({ stdout: '' }))).stdout;
-  const state = /(?:^|\s)JobState=(\S+)/.exec(text)?.[1];
-  return state ? { state, exit: /(?:^|\s)ExitCode=(\d+:\d+)/.exec(text)?.[1] ?? '0:0' } : undefined;
+  const job = parseScontrolJob((await pexec(scontrol, ['show', 'job', '-o', taskId]).catch(() => ({ stdout: '' }))).stdout);
+  return job && { state: job.state, exit: job.exitCode };
 }
 
 /** A task ended without success that may be submitted again (SPECIAL_EXIT is held in the queue by the site: not resubmitted). */
@@ -157,10 +156,9 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
   const save = () => writeFileAtomic(stateFile, `${JSON.stringify(run, null, 2)}\n`);
   const retries = options.retries ?? 2;
   const pollMs = options.pollMs ?? 2000;
-  const logOf = async (jobId: string) => {
-    const name = /--job-name=(\S+)/.exec(await readFile(script, 'utf8'))?.[1] ?? 'llm-ir';
-    return join(runDir, `${name}-${jobId}.out`);
-  };
+  // the log of task A_i: the script's %x-%A_%a.out, with the job name the script carries
+  const jobName = /--job-name=(\S+)/.exec(text)?.[1] ?? 'llm-ir';
+  const logOf = (jobId: string) => join(runDir, `${jobName}-${jobId}.out`);
   for (;;) {
     if (options.signal?.aborted) {
       await save();
@@ -199,7 +197,7 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
         const mapped = mapSlurmState(seen.state, seen.exit);
         if (mapped === t.status.state) continue;
         const code = Number(seen.exit.split(':')[0]);
-        t.status = mapped === 'failed' ? { ...failedStatus(code, diagnoseLog(await tailFile(await logOf(t.jobs.at(-1)!), 200))), raw: seen.state } : { state: mapped, exitCode: code, raw: seen.state };
+        t.status = mapped === 'failed' ? { ...failedStatus(code, diagnoseLog(await tailFile(logOf(t.jobs.at(-1)!), 200))), raw: seen.state } : { state: mapped, exitCode: code, raw: seen.state };
         changed = true;
         options.onTask?.(t, run);
       }

@@ -479,7 +479,7 @@ export function sbatchScript(spec: JobSpec, options: { array?: string } = {}): s
 }
 
 /** `scontrol show job -o <id>`'s `JobState=` and `ExitCode=` (src/scontrol/info_job.c `_sprint_job_info`; on separate lines without -o). */
-function parseScontrolJob(text: string): { state: string; exitCode: string } | undefined {
+export function parseScontrolJob(text: string): { state: string; exitCode: string } | undefined {
   const state = /(?:^|\s)JobState=(\S+)/.exec(text)?.[1];
   if (!state) return undefined;
   return { state, exitCode: /(?:^|\s)ExitCode=(\d+:\d+)/.exec(text)?.[1] ?? '0:0' };

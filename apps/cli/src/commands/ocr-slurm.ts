@@ -82,7 +82,7 @@ export async function ocrDatasetOnSlurm(flags: OcrSlurmFlags, samples: readonly 
   const failed = run.tasks.filter((t) => t.status.state !== 'succeeded');
   if (failed.length) {
     for (const t of failed) io.stderr(`shard ${t.index}/${n} did not succeed after ${t.jobs.length} attempt(s): ${t.status.state}${t.status.reason ? ` (${t.status.reason})` : ''}; log: ${join(runDir, `llm-ir-ocr-${t.jobs.at(-1)}.out`)}\n`);
-    io.stderr(`nothing written to ${flags.out}; rerun the same command to resubmit the unfinished shards (finished ones are served from the cache)\n`);
+    io.stderr(`nothing written to ${flags.out}; rerun the same command to submit the unfinished shards again (finished ones are kept)\n`);
     throw new CliExit(EXIT.failed);
   }
   // interleave: shard i holds input rows i, i+n, i+2n, ... in input order
