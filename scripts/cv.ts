@@ -9,26 +9,52 @@
 // CV over the other k-1 folds (trained without f and g, scored on g), the best is taken, and fold f is
 // scored by that candidate's ordinary run (trained on every fold but f). One inner run trained without
 // {f, g} serves both (f, g) and (g, f): k(k-1)/2 inner runs per candidate.
-//   npm run cv -- --data ../shared/datasets/www2025-mire [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-nested]
+// --arms a,b runs only those configurations (arm names of apps/ablation/arms or grid cells such as
+// grid-noocr-augment; no grid effects, no nested choice). --executor slurm submits every
+// (configuration, fold) run not yet finished as one task of a SLURM array job (scripts/cv-task.mjs runs
+// task i), follows it, resubmits a failed, preempted or killed task alone, and pools the report when
+// all are done; a rerun (after the driver was killed) follows the same array. A run counts as finished
+// when its run.json says succeeded (a partial run, rows or images skipped, does not). The nodes must see this
+// checkout, the data, --out and --cache on a shared filesystem.
+//   npm run cv -- --data ../shared/datasets/www2025-mire [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-nested] [--arms a,b]
+//   npm run cv -- --data ... --executor slurm [--partition p] [--time 1:00:00] [--cpus-per-task 2] [--max-running N] [--retries 2]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { estimateEffects, loadGold, loadPredictions, scoreChallenge, table1, table2, tableToMarkdown, toRunSummary, writeReport, type CheckpointScore, type FactorialRun, type RunResult } from '@llm-ir/eval';
 import type { PredictedRow } from '@llm-ir/eval';
-import { armFactors, loadArm, type ArmConfig } from '@llm-ir/trainer-bridge';
+import { writeFileAtomic } from '@llm-ir/core/io';
+import { armFactors, loadArm, runSlurmArray, type ArmConfig } from '@llm-ir/trainer-bridge';
 import { gridArms } from '../apps/cli/src/commands/run.ts';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
-const { values } = parseArgs({ options: { data: { type: 'string' }, k: { type: 'string', default: '5' }, jobs: { type: 'string', default: '2' }, out: { type: 'string', default: 'runs/cv' }, seed: { type: 'string', default: '0' }, 'no-grid': { type: 'boolean', default: false }, 'no-nested': { type: 'boolean', default: false }, cache: { type: 'string', default: join(root, '.llm-ir-cache') } } });
-if (!values.data) {
-  console.error('usage: npm run cv -- --data <dir with train.json and images/> [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-grid]');
+const { values } = parseArgs({ options: { data: { type: 'string' }, k: { type: 'string', default: '5' }, jobs: { type: 'string', default: '2' }, out: { type: 'string', default: 'runs/cv' }, seed: { type: 'string', default: '0' }, 'no-grid': { type: 'boolean', default: false }, 'no-nested': { type: 'boolean', default: false }, cache: { type: 'string', default: join(root, '.llm-ir-cache') }, arms: { type: 'string' }, executor: { type: 'string', default: 'local' }, partition: { type: 'string' }, time: { type: 'string' }, 'cpus-per-task': { type: 'string' }, 'max-running': { type: 'string' }, retries: { type: 'string', default: '2' } } });
+const usage = 'usage: npm run cv -- --data <dir with train.json and images/> [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-grid] [--no-nested] [--arms a,b] [--executor local|slurm [--partition p] [--time t] [--cpus-per-task n] [--max-running n] [--retries 2]]';
+if (!values.data || !['local', 'slurm'].includes(values.executor!)) {
+  console.error(values.data ? `--executor ${values.executor}: expected local or slurm\n${usage}` : usage);
   process.exit(2);
 }
 const data = resolve(values.data);
 const out = resolve(values.out!);
-const k = Number(values.k);
+// counts: whole numbers (k >= 2, jobs and the SLURM ones >= 1, retries >= 0)
+const count = (name: keyof typeof values, min: number): number | undefined => {
+  const text = values[name] as string | undefined;
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name} ${text}: expected a whole number >= ${min}\n${usage}`);
+    process.exit(2);
+  }
+  return n;
+};
+const k = count('k', 2)!;
+const parallel = count('jobs', 1)!;
+const retries = count('retries', 0)!;
+const maxRunning = count('max-running', 1);
+const cpusPerTask = count('cpus-per-task', 1);
 const seed = values.seed!;
 const bin = join(root, 'apps', 'cli', 'bin', 'llm-ir.js');
 const images = join(data, 'images');
@@ -42,8 +68,16 @@ if (!existsSync(join(folds, `fold-${k - 1}`, 'test.json'))) {
 }
 
 // 2. arms: the checked-in ones and the grid cells, each distinct configuration once
-const named = await Promise.all((await readdir(join(root, 'apps', 'ablation', 'arms'))).filter((f) => f.endsWith('.json') && f !== 'arm.schema.json').sort().map((f) => loadArm(join(root, 'apps', 'ablation', 'arms', f))));
-const grid = values['no-grid'] ? [] : gridArms();
+const checkedIn = await Promise.all((await readdir(join(root, 'apps', 'ablation', 'arms'))).filter((f) => f.endsWith('.json') && f !== 'arm.schema.json').sort().map((f) => loadArm(join(root, 'apps', 'ablation', 'arms', f))));
+// --arms: only these configurations (checked-in arms or grid cells, by name), as named arms
+const picked = values.arms?.split(',').map((n) => n.trim()).filter(Boolean);
+const unknown = picked?.filter((n) => ![...checkedIn, ...gridArms()].some((a) => a.name === n)) ?? [];
+if (unknown.length || picked?.length === 0) {
+  console.error(`--arms: ${unknown.length ? `no arm or grid cell named ${unknown.join(', ')}` : 'no name given'}; arms: ${checkedIn.map((a) => a.name).join(', ')}; grid cells: ${gridArms().map((a) => a.name).join(', ')}`);
+  process.exit(2);
+}
+const named = picked ? picked.map((n) => [...checkedIn, ...gridArms()].find((a) => a.name === n)!) : checkedIn;
+const grid = values['no-grid'] || picked ? [] : gridArms();
 const keyOf = (a: ArmConfig) => JSON.stringify({ ocr: a.ocr, augment: a.augment?.factor ?? 1, rag: a.rag ?? null, distill: a.distill ?? null, student: a.student ?? null });
 const configs = new Map<string, { arm: ArmConfig; names: string[] }>();
 for (const a of [...grid, ...named]) {
@@ -53,11 +87,16 @@ for (const a of [...grid, ...named]) {
   else configs.set(key, { arm: a, names: [a.name] });
 }
 const slug = (name: string) => name.replace(/^\+/, 'plus-');
+// files the runs read (arm files, the SLURM task list) are replaced only when their text changes, and
+// then atomically: on a rerun, array tasks of the previous driver may be reading them
+const writeIfChanged = async (path: string, text: string) => {
+  if ((await readFile(path, 'utf8').catch(() => undefined)) !== text) await writeFileAtomic(path, text);
+};
 await mkdir(join(out, 'arms'), { recursive: true });
 const jobs: Array<{ fold: number; arm: ArmConfig; dir: string; file: string; split?: string }> = [];
 for (const { arm } of configs.values()) {
   const file = join(out, 'arms', `${slug(arm.name)}.json`);
-  await writeFile(file, `${JSON.stringify(arm)}\n`);
+  await writeIfChanged(file, `${JSON.stringify(arm)}\n`);
   for (let f = 0; f < k; f++) jobs.push({ fold: f, arm, dir: join(out, `fold-${f}`, slug(arm.name)), file });
 }
 // nested selection of `full`: the OCR cells of the grid, each trained on every fold but a pair {f, g}
@@ -81,35 +120,98 @@ const nestedJobs = nestedCandidates.flatMap((arm) => pairs.map(([f, g]) => ({ fo
 const level = (a: ArmConfig) => (a.rag ? 2 : a.distill ? 1 : 0);
 jobs.sort((a, b) => level(a.arm) - level(b.arm) || a.fold - b.fold);
 
-// 3. run every (arm, fold) not already finished, `--jobs` at a time (the nested inner runs last)
-const todo = [...jobs, ...nestedJobs].filter((j) => !existsSync(join(j.dir, 'summary.json')));
+// 3. run every (arm, fold) not already finished: `--jobs` at a time here (the nested inner runs last),
+// or as the tasks of one SLURM array job
+const all = [...jobs, ...nestedJobs];
+const label = (j: (typeof all)[number]) => `${j.split ? `inner ${j.split.split('folds-')[1]}` : `fold ${j.fold}`} ${j.arm.name}`;
+const runArgs = (j: (typeof all)[number]) => {
+  const fold = j.split ?? join(folds, `fold-${j.fold}`);
+  return [bin, 'run', '--arm', j.file, '--train', join(fold, 'train.json'), '--train-images', images, '--test', join(fold, 'test.json'), '--test-images', images, '--out', j.dir, '--seed', seed, '--cache', values.cache!];
+};
+// finished: `llm-ir run` recorded it as succeeded (a partial run, with rows or images skipped, is not)
+const finished = (dir: string) => existsSync(join(dir, 'summary.json')) && existsSync(join(dir, 'run.json')) && (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { status?: string }).status === 'succeeded';
+const todo = all.filter((j) => !finished(j.dir));
 const total = todo.length;
-console.error(`${configs.size} distinct configurations x ${k} folds = ${jobs.length} runs, ${nestedJobs.length} nested inner runs (${jobs.length + nestedJobs.length - todo.length} already done)`);
-let done = 0;
-let failed = 0;
-async function worker(): Promise<void> {
-  for (let j = todo.shift(); j; j = todo.shift()) {
-    const fold = j.split ?? join(folds, `fold-${j.fold}`);
-    const started = performance.now();
-    const code = await new Promise<number>((ok) => {
-      const child = spawn(process.execPath, [bin, 'run', '--arm', j.file, '--train', join(fold, 'train.json'), '--train-images', images, '--test', join(fold, 'test.json'), '--test-images', images, '--out', j.dir, '--seed', seed, '--cache', values.cache!], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-      child.stdout.resume();
-      child.on('close', (c) => {
-        if (c !== 0) console.error(err);
-        ok(c ?? 1);
+console.error(`${configs.size} distinct configurations x ${k} folds = ${jobs.length} runs, ${nestedJobs.length} nested inner runs (${all.length - todo.length} already done)`);
+if (todo.length && values.executor === 'slurm') await onSlurm();
+else if (todo.length) await locally();
+
+async function locally(): Promise<void> {
+  let done = 0;
+  let failed = 0;
+  async function worker(): Promise<void> {
+    for (let j = todo.shift(); j; j = todo.shift()) {
+      const started = performance.now();
+      const code = await new Promise<number>((ok) => {
+        const child = spawn(process.execPath, runArgs(j), { stdio: ['ignore', 'pipe', 'pipe'] });
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+        child.stdout.resume();
+        child.on('close', (c) => {
+          if (c !== 0) console.error(err);
+          ok(c ?? 1);
+        });
       });
-    });
-    done++;
-    if (code !== 0) failed++;
-    console.error(`[${done}/${total}] ${j.split ? `inner ${j.split.split('folds-')[1]}` : `fold ${j.fold}`} ${j.arm.name}: ${code === 0 ? 'ok' : `FAILED (${code})`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      done++;
+      if (code !== 0) failed++;
+      console.error(`[${done}/${total}] ${label(j)}: ${code === 0 ? 'ok' : `FAILED (${code})`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+  }
+  await Promise.all(Array.from({ length: parallel }, worker));
+  if (failed) {
+    console.error(`${failed} runs failed (above; a partial run, with rows or images skipped, counts as failed: see its errors.jsonl); rerun the same command to retry them`);
+    process.exit(1);
   }
 }
-await Promise.all(Array.from({ length: Number(values.jobs) }, worker));
-if (failed) {
-  console.error(`${failed} runs failed (above); rerun the same command to retry them`);
-  process.exit(1);
+
+/**
+ * Every run not yet finished as a task of one SLURM array job: task i runs entry i of
+ * <out>/slurm/tasks.json (the list of all runs, in a fixed order, so a rerun's indexes name the same
+ * runs), and a task that fails or is preempted is resubmitted alone (runSlurmArray).
+ */
+async function onSlurm(): Promise<void> {
+  const runDir = join(out, 'slurm');
+  const list = `${JSON.stringify({ tasks: all.map((j) => ({ label: label(j), dir: j.dir, argv: runArgs(j) })) }, null, 1)}\n`;
+  // what a task's result depends on: the list, the configurations (arm files) and the folds. The list
+  // is named by it, so tasks of an earlier array still queued read the list they were submitted with,
+  // and another list is another script (runSlurmArray will not replace a run whose tasks still run)
+  const hash = createHash('sha256').update(list);
+  for (const { arm } of configs.values()) hash.update(await readFile(join(out, 'arms', `${slug(arm.name)}.json`)));
+  for (let f = 0; f < k; f++) hash.update(await readFile(join(folds, `fold-${f}`, 'test.json')));
+  const fingerprint = hash.digest('hex');
+  const tasksFile = join(runDir, `tasks-${fingerprint.slice(0, 16)}.json`);
+  await mkdir(runDir, { recursive: true });
+  await writeIfChanged(tasksFile, list);
+  const started = performance.now();
+  let done = 0;
+  const run = await runSlurmArray(
+    {
+      runDir,
+      name: 'llm-ir-cv',
+      command: [process.execPath, join(root, 'scripts', 'cv-task.mjs'), tasksFile],
+      env: { DOTENV_CONFIG_QUIET: 'true' },
+      slurm: { ...(values.partition ? { partition: values.partition } : {}), ...(values.time ? { time: values.time } : {}), ...(cpusPerTask ? { cpusPerTask } : {}) },
+    },
+    {
+      indexes: all.flatMap((j, i) => (todo.includes(j) ? [i] : [])),
+      retries,
+      ...(maxRunning ? { maxRunning } : {}),
+      fingerprint,
+      onTask: (t) => {
+        if (t.status.state === 'succeeded') done++;
+        const again = t.jobs.length > 1 && t.status.state === 'pending' ? ` (resubmitted, attempt ${t.jobs.length})` : '';
+        console.error(`[${done}/${total}] ${label(all[t.index]!)}: ${t.status.state}${t.status.reason ? ` (${t.status.reason})` : ''} [${t.jobs.at(-1)}]${again}`);
+      },
+    },
+  );
+  // a task that SLURM saw succeed has a finished run (cv-task.mjs exits as `llm-ir run` did); checked anyway
+  const failed = run.tasks.filter((t) => t.status.state !== 'succeeded' || !finished(all[t.index]!.dir));
+  if (failed.length) {
+    for (const t of failed) console.error(`${label(all[t.index]!)} did not succeed after ${t.jobs.length} attempt(s): ${t.status.state === 'succeeded' ? `no succeeded run in ${all[t.index]!.dir}` : `${t.status.state}${t.status.reason ? ` (${t.status.reason})` : ''}`}; log: ${join(runDir, `llm-ir-cv-${t.jobs.at(-1)}.out`)}`);
+    console.error(`${failed.length} runs failed (above); rerun the same command to submit them again (finished runs are kept)`);
+    process.exit(1);
+  }
+  console.error(`${run.tasks.length} runs as SLURM array tasks (${run.tasks.filter((t) => t.jobs.length > 1).length} resubmitted) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 // 4. pool the held-out predictions of each configuration and score them
@@ -166,6 +268,8 @@ if (nestedCandidates.length) {
 const namedRuns = named.map((a) => runs.find((r) => r.arm === a.name)!);
 const order = ['baseline', 'ocr-train', 'ocr-train-infer', 'lora-r16-a32-ocr', '+augment', '+rag', '+distill', 'full'];
 namedRuns.sort((a, b) => (order.indexOf(a.arm) + 100) % 100 - ((order.indexOf(b.arm) + 100) % 100));
+// the improvement column's reference: the baseline arm, or the first configuration picked by --arms
+const baselineName = namedRuns.some((r) => r.arm === 'baseline') ? 'baseline' : namedRuns[0]!.arm;
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 const sd = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 const foldTable = {
@@ -179,7 +283,7 @@ const foldTable = {
 };
 const foldRuns = namedRuns.map((r) => ({ ...r, checkpoints: perFold[r.arm]!.map((c, i) => ({ ...c, epoch: i })) }));
 const t1 = { ...table1(foldRuns), title: 'Scores per configuration and held-out fold (weighted F1 x 100; "Epoch" is the fold)' };
-const t2 = { ...table2(namedRuns, { baseline: 'baseline' }), title: 'Pooled out-of-fold score per configuration and improvement over baseline (x 100; every row predicted once)' };
+const t2 = { ...table2(namedRuns, { baseline: baselineName }), title: 'Pooled out-of-fold score per configuration and improvement over baseline (x 100; every row predicted once)' };
 let effects;
 if (grid.length) {
   const factorial: FactorialRun[] = grid.map((a) => {
@@ -212,7 +316,7 @@ const nestedTable = nested && {
 const md = [t2, pooledTable, foldTable, t1, ...(effectsTable ? [effectsTable] : []), ...(gridTable ? [gridTable] : []), ...(nestedTable ? [nestedTable] : [])].map((t) => tableToMarkdown(t)).join('\n');
 await writeFile(join(out, 'cv.md'), md);
 await writeFile(join(out, 'cv.json'), `${JSON.stringify({ k, seed: Number(seed), rows: gold.length, runs: runs.map(({ dir: _d, ...r }) => ({ ...r, folds: perFold[r.arm] })), effects, nested }, null, 1)}\n`);
-await writeReport(join(out, 'report.html'), { title: `llm-ir ${k}-fold cross-validation`, subtitle: `${gold.length} rows, ${configs.size} configurations, CPU backend, pooled out-of-fold predictions`, runs: namedRuns, baseline: 'baseline', ...(effects ? { effects } : {}) });
+await writeReport(join(out, 'report.html'), { title: `llm-ir ${k}-fold cross-validation`, subtitle: `${gold.length} rows, ${configs.size} configurations, CPU backend, pooled out-of-fold predictions`, runs: namedRuns, baseline: baselineName, ...(effects ? { effects } : {}) });
 console.log(md);
 console.log(`report: ${join(out, 'report.html')}\ntables: ${join(out, 'cv.md')}\nall numbers: ${join(out, 'cv.json')}`);
 console.error(`cross-validation finished in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

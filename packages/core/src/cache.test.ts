@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { openArtifactCache } from './cache.ts';
+import { NAMESPACES, needs } from './testing/system.ts';
 import type { LlmIrError } from './errors.ts';
 
 const pexec = promisify(execFile);
@@ -149,4 +150,92 @@ process.stdout.write(out.toString());
     expect((await slow).toString()).toBe('from the holder');
     expect(computed).toBe(1);
   });
+
+  // Processes on different nodes of a cluster sharing the cache folder on a shared filesystem: each
+  // "host" is a process in its own UTS namespace (its own host name) and PID namespace (its own
+  // process tree, pids from 1: the hosts' pids coincide, and none can see or signal another's), on
+  // this machine's filesystem.
+  const ns = needs(NAMESPACES);
+  const onHost = (host: string, script: string, args: string[]) => {
+    const tsx = new URL('../../../node_modules/.bin/tsx', import.meta.url).pathname;
+    const child = spawn('unshare', ['--uts', '--pid', '--fork', '--mount-proc', 'sh', '-c', `hostname ${host} && exec "$0" "$@"`, tsx, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return { child, done: new Promise<{ code: number | null; stdout: string; stderr: string }>((ok) => child.on('close', (code) => ok({ code, stdout, stderr }))) };
+  };
+  const hostWorker = async (dir: string) => {
+    const script = join(dir, 'host-worker.mts');
+    const cacheModule = new URL('./cache.ts', import.meta.url).pathname;
+    // argv: staleLockMs, then keys; computes each key (logging host and pid); on node-a, the key "hang" never ends
+    await writeFile(
+      script,
+      `import { appendFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { openArtifactCache } from ${JSON.stringify(cacheModule)};
+const [stale, ...keys] = process.argv.slice(2);
+const cache = openArtifactCache({ dir: ${JSON.stringify(join(dir, 'store'))}, staleLockMs: Number(stale) });
+const out = {};
+for (const key of keys) {
+  out[key] = (await cache.getOrCompute({ stage: 'shared', version: 1, inputs: [key] }, async () => {
+    appendFileSync(${JSON.stringify(join(dir, 'computed.log'))}, hostname() + ' ' + process.pid + ' ' + key + '\\n');
+    if (key === 'hang' && hostname() === 'node-a') await new Promise(() => setInterval(() => {}, 1000));
+    await new Promise((r) => setTimeout(r, 400));
+    return key + ' by ' + hostname();
+  })).toString();
+}
+process.stdout.write(JSON.stringify({ host: hostname(), pid: process.pid, out }));
+`,
+    );
+    return script;
+  };
+
+  it.skipIf(ns.skip)(`is shared by processes on different hosts (own host names and process trees): each artifact computed once${ns.note}`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-cache-hosts-'));
+    const script = await hostWorker(dir);
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+    // three hosts, each taking the keys in another order, so that they meet on every lock
+    const runs = await Promise.all(['node-1', 'node-2', 'node-3'].map((host, i) => onHost(host, script, ['30000', ...keys.slice(2 * i), ...keys.slice(0, 2 * i)]).done));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const results = runs.map((r) => JSON.parse(r.stdout) as { host: string; pid: number; out: Record<string, string> });
+    expect(results.map((r) => r.host)).toEqual(['node-1', 'node-2', 'node-3']);
+    // separate process trees: the hosts' pids are small numbers of their own namespaces, the same on each
+    expect(new Set(results.map((r) => r.pid)).size).toBe(1);
+    const log = (await readFile(join(dir, 'computed.log'), 'utf8')).trim().split('\n').map((l) => l.split(' '));
+    expect(log.map((l) => l[2]).sort()).toEqual(keys);
+    for (const key of keys) expect(new Set(results.map((r) => r.out[key])).size, key).toBe(1);
+    expect(new Set(log.map((l) => l[0])).size).toBeGreaterThan(1);
+    const left = await readdir(join(dir, 'store', 'shared'), { recursive: true });
+    expect(left.filter((f) => f.endsWith('.lock') || f.endsWith('.tmp'))).toEqual([]);
+  }, 60_000);
+
+  it.skipIf(ns.skip)(`never takes over a live host's lock, and takes over a dead host's once it is stale${ns.note}`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-cache-dead-host-'));
+    const script = await hostWorker(dir);
+    const a = onHost('node-a', script, ['1500', 'hang']);
+    const lockDir = join(dir, 'store', 'shared');
+    const lockOf = async () => (existsSync(lockDir) ? (await readdir(lockDir, { recursive: true })).find((f) => f.endsWith('.lock')) : undefined);
+    while (!(await lockOf())) await new Promise((r) => setTimeout(r, 20));
+    const holder = JSON.parse(await readFile(join(lockDir, (await lockOf())!), 'utf8')) as { host: string; pid: number };
+    expect(holder.host).toBe('node-a');
+    // node-b wants the same artifact: node-a is alive (it touches its lock), so node-b waits, well past
+    // the stale time, whatever node-a's pid means in node-b's own process tree
+    const b = onHost('node-b', script, ['1500', 'hang']);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect((await readFile(join(dir, 'computed.log'), 'utf8')).trim().split('\n').map((l) => l.split(' ')[0])).toEqual(['node-a']);
+    // node-a dies with its whole process tree (SIGKILL: no cleanup, its lock file stays); node-b takes
+    // over once nobody has touched the lock for the stale time, and computes it
+    process.kill(-a.child.pid!, 'SIGKILL');
+    await a.done;
+    const killed = Date.now();
+    const rb = await b.done;
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(Date.now() - killed).toBeGreaterThan(1000);
+    const result = JSON.parse(rb.stdout) as { host: string; pid: number; out: Record<string, string> };
+    expect(result.out['hang']).toBe('hang by node-b');
+    // the two hosts' workers had the same pid, each in its own tree
+    expect(result.pid).toBe(holder.pid);
+    expect(await lockOf()).toBeUndefined();
+  }, 60_000);
 });

@@ -54,7 +54,7 @@ describe('SLURM array runs (fake SLURM with array jobs)', () => {
     expect(saved.tasks[3].jobs).toHaveLength(2);
   }, 60_000);
 
-  it('gives up on a task after its retries, and a driver that stopped following resumes without resubmitting', async () => {
+  it('gives up on a task after its retries; a driver that stopped following resumes without resubmitting, also when it names fewer indexes; a run of another script waits for the live one', async () => {
     const { bin, spec } = await cluster();
     const failing = { ...spec, command: ['bash', '-c', '[ "$SLURM_ARRAY_TASK_ID" != 1 ] || { echo "CUDA out of memory" >&2; exit 3; }'] };
     const run = await runSlurmArray(failing, { indexes: [0, 1], retries: 1, pollMs: 100, bin });
@@ -72,11 +72,20 @@ describe('SLURM array runs (fake SLURM with array jobs)', () => {
 
     const stop = new AbortController();
     const slow = { ...spec, runDir: `${spec.runDir}-2`, command: ['bash', '-c', 'sleep 1; echo done > "out-$SLURM_ARRAY_TASK_ID.txt"'] };
-    const first = await runSlurmArray(slow, { indexes: [0, 1, 2], pollMs: 100, bin, onTask: () => stop.abort() });
-    expect(first.tasks.every((t) => t.jobs.length === 1)).toBe(true);
-    const second = await runSlurmArray(slow, { indexes: [0, 1, 2], pollMs: 100, bin });
-    expect(second.tasks.map((t) => t.jobs)).toEqual(first.tasks.map((t) => t.jobs)); // followed, not resubmitted
+    const first = await runSlurmArray(slow, { indexes: [0, 1, 2], pollMs: 100, bin, signal: stop.signal, onTask: () => stop.abort() });
+    expect(first.tasks.every((t) => t.jobs.length === 1 && ['pending', 'running'].includes(t.status.state))).toBe(true);
+    // while they run, a run of another script in the same folder is refused (it would write the same outputs)
+    await expect(runSlurmArray({ ...slow, command: ['bash', '-c', 'true'] }, { indexes: [0, 1, 2], pollMs: 100, bin })).rejects.toMatchObject({ code: 'config-invalid' });
+    // a rerun naming only some indexes (the others finished, say) follows the same run
+    const second = await runSlurmArray(slow, { indexes: [1, 2], pollMs: 100, bin });
+    expect(second.tasks.map((t) => t.jobs)).toEqual(first.tasks.slice(1).map((t) => t.jobs)); // followed, not resubmitted
     expect(second.tasks.every((t) => t.status.state === 'succeeded')).toBe(true);
+    // array.json keeps task 0, neither followed nor submitted again
+    const saved = JSON.parse(await readFile(join(slow.runDir, 'array.json'), 'utf8')) as { tasks: Array<{ index: number; jobs: string[] }> };
+    expect(saved.tasks.map((t) => [t.index, t.jobs])).toEqual(first.tasks.map((t) => [t.index, t.jobs]));
+    const third = await runSlurmArray(slow, { indexes: [0], pollMs: 100, bin });
+    expect(third.tasks[0]!.jobs).toEqual(first.tasks[0]!.jobs);
+    expect(third.tasks[0]!.status.state).toBe('succeeded');
   }, 60_000);
 
   it('follows tasks on a cluster without accounting storage (sacct fails) through scontrol', async () => {

@@ -35,17 +35,17 @@ export interface ArrayTask {
 export interface ArrayRun {
   /** Run folder. */
   runDir: string;
-  /** What ran: a hash of the sbatch script and the caller's fingerprint (a saved run with another one is not reused). */
+  /** What ran: a hash of the sbatch script (but its `--array` line) and the caller's fingerprint (a saved run with another one is not reused). */
   fingerprint: string;
-  /** Tasks by index order. */
+  /** Tasks by index order (returned: those of this call's `indexes`; saved: every task known). */
   tasks: ArrayTask[];
 }
 
 /** Options of {@link runSlurmArray}. */
 export interface ArrayOptions {
-  /** Array indexes to run. */
+  /** Array indexes to run now: a rerun may name only the unfinished ones (the saved tasks of the others stay in `array.json`, neither followed nor submitted). */
   indexes: readonly number[];
-  /** At most this many tasks run at once (sbatch's `--array=...%N`). */
+  /** At most this many tasks of one submission run at once (sbatch's `--array=...%N`; a resubmission is a new array with its own limit). */
   maxRunning?: number;
   /** Resubmissions of a task that did not succeed (failed, preempted, node failure, timeout, out of memory); a cancelled task is not resubmitted. @default 2 */
   retries?: number;
@@ -124,7 +124,11 @@ function retryable(t: ArrayTask): boolean {
  * same run folder with the same script and fingerprint, it keeps the tasks that succeeded, follows
  * those still queued or running, and submits the rest again (failed, cancelled, out of retries), so
  * a killed driver resumes and a rerun finishes what is unfinished. A saved run with another script
- * or fingerprint is replaced. Returns when every task has succeeded or is out of retries.
+ * or fingerprint is replaced once none of its tasks is queued or running. Returns (the tasks of
+ * `indexes`) when every one has succeeded or is out of retries.
+ *
+ * @throws {LlmIrError} `config-invalid` when the run folder holds a run of another script or
+ * fingerprint whose tasks are still queued or running.
  *
  * @throws {LlmIrError} `submit-failed` when sbatch refuses the job.
  * @example
@@ -140,20 +144,47 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
   const script = join(runDir, 'array.sbatch');
   const text = sbatchScript({ ...spec, runDir }, { array: options.indexes.join(',') });
   await writeFileAtomic(script, text);
-  const fingerprint = createHash('sha256').update(text).update('\0').update(options.fingerprint ?? '').digest('hex');
+  // what each task does: the script without its #SBATCH --array line (a rerun may name fewer indexes,
+  // those not finished, and still follows the same run) and the caller's fingerprint
+  const fingerprint = createHash('sha256').update(sbatchScript({ ...spec, runDir })).update('\0').update(options.fingerprint ?? '').digest('hex');
   const stateFile = join(runDir, 'array.json');
   const saved: ArrayRun | undefined = existsSync(stateFile) ? JSON.parse(await readFile(stateFile, 'utf8')) : undefined;
   const previous = saved?.fingerprint === fingerprint ? saved : undefined;
+  if (saved && !previous) {
+    // a run of another script or fingerprint is replaced, but never while its tasks may still run:
+    // they would write the same outputs as the new run's
+    const live: string[] = [];
+    for (const t of saved.tasks.filter((x) => isActive(x.status.state) && x.jobs.length)) {
+      const id = t.jobs.at(-1)!;
+      const seen = (await taskStates(id.split('_')[0]!, bin)).get(t.index) ?? (await controllerState(id, bin.scontrol));
+      if (seen && isActive(mapSlurmState(seen.state, seen.exit))) live.push(id);
+    }
+    if (live.length) throw new LlmIrError({ code: 'config-invalid', message: `${runDir} holds a run of another script or input whose tasks are still queued or running (${live.join(', ')}): wait for them or \`scancel\` them, then run again` });
+  }
+  const asked = new Set(options.indexes);
   const run: ArrayRun = {
     runDir,
     fingerprint,
     tasks: options.indexes.map((index) => previous?.tasks.find((t) => t.index === index) ?? { index, jobs: [], status: { state: 'pending' } }),
   };
+  // the saved tasks of indexes not asked for now (finished ones a caller no longer names) stay in
+  // array.json as they were, neither followed nor submitted
+  const kept = (previous?.tasks ?? []).filter((t) => !asked.has(t.index));
+  // ... but a kept task saved as queued or running (it ended while no driver followed it) is read once,
+  // so that array.json does not go on saying it runs
+  for (const t of kept.filter((x) => isActive(x.status.state) && x.jobs.length)) {
+    const id = t.jobs.at(-1)!;
+    const seen = (await taskStates(id.split('_')[0]!, bin)).get(t.index) ?? (await controllerState(id, bin.scontrol));
+    const mapped = seen && mapSlurmState(seen.state, seen.exit);
+    const code = Number(seen?.exit.split(':')[0] ?? 0);
+    if (seen && mapped) t.status = mapped === 'failed' ? { ...failedStatus(code, undefined), raw: seen.state } : { state: mapped, exitCode: code, raw: seen.state };
+  }
   // retries count from this call: a rerun gives a task that ran out of them, or was cancelled, a new
   // start (1 + retries submissions); a task still queued or running gets `retries` once it ends
   const atEntry = new Map(run.tasks.map((t) => [t.index, t.jobs.length]));
   const fresh = new Set(run.tasks.filter((t) => t.jobs.length === 0 || retryable(t) || t.status.state === 'cancelled').map((t) => t.index));
-  const save = () => writeFileAtomic(stateFile, `${JSON.stringify(run, null, 2)}\n`);
+  const save = () => writeFileAtomic(stateFile, `${JSON.stringify({ ...run, tasks: [...run.tasks, ...kept].sort((a, b) => a.index - b.index) }, null, 2)}\n`);
+  if (kept.length) await save();
   const retries = options.retries ?? 2;
   const pollMs = options.pollMs ?? 2000;
   // the log of task A_i: the script's %x-%A_%a.out, with the job name the script carries

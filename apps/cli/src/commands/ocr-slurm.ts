@@ -86,6 +86,7 @@ export async function ocrDatasetOnSlurm(flags: OcrSlurmFlags, samples: readonly 
     throw new CliExit(EXIT.failed);
   }
   // interleave: shard i holds input rows i, i+n, i+2n, ... in input order
+  const merging = performance.now();
   const shards = await Promise.all(run.tasks.map((t) => lines(task(t.index).out)));
   const merged: Sample[] = [];
   for (let k = 0; k < samples.length; k++) {
@@ -112,7 +113,7 @@ export async function ocrDatasetOnSlurm(flags: OcrSlurmFlags, samples: readonly 
     }
   }
   const errors = [...byImage.values()].sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0)).map((e) => ({ ...e, rows: [...e.rows].sort((a, b) => position.get(a)! - position.get(b)!) }));
-  io.stderr(`${merged.length} rows written to ${flags.out} from ${n} SLURM array task(s) (${run.tasks.filter((t) => t.jobs.length > 1).length} resubmitted); ${errors.length} failed image(s); ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  io.stderr(`${merged.length} rows written to ${flags.out} from ${n} SLURM array task(s) (${run.tasks.filter((t) => t.jobs.length > 1).length} resubmitted); ${errors.length} failed image(s); ${((performance.now() - started) / 1000).toFixed(1)} s (merge ${((performance.now() - merging) / 1000).toFixed(2)} s)\n`);
   if (errors.length) {
     const errorsFile = flags.errors || `${flags.out}.errors.jsonl`;
     await writeJsonl(errorsFile, errors);

@@ -3,5 +3,5 @@
  * packages and users that test their own data handling.
  */
 export { EXPECTED_PROBLEMS, intentRow, makeBadCorpus, sceneRow } from './bad-corpus.ts';
-export { needs, SKLEARN, CHROMIUM, TESSERACT } from './system.ts';
+export { needs, SKLEARN, CHROMIUM, TESSERACT, NAMESPACES } from './system.ts';
 export type { SystemTool } from './system.ts';

@@ -36,6 +36,17 @@ export const TESSERACT: SystemTool = {
 };
 
 /**
+ * Linux UTS and PID namespaces (`unshare` of util-linux, as root): a process that sees another host
+ * name and its own process tree, the way a process on another node of a cluster does, on this
+ * machine's filesystem (the shared-filesystem tests).
+ */
+export const NAMESPACES: SystemTool = {
+  name: 'Linux UTS and PID namespaces (unshare --uts --pid as root)',
+  available: () => spawnSync('unshare', ['--uts', '--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' }).status === 0,
+  install: 'apt-get install util-linux, and run the tests as root (CAP_SYS_ADMIN)',
+};
+
+/**
  * Whether a test that needs a system program runs here: `skip` when the program is missing, with
  * `note` to append to the test's title, so the skip shows its reason in the test report. When
  * `LLM_IR_REQUIRE_SYSTEM=1` (set by `.ci/run`, which installs every such program) nothing is skipped:

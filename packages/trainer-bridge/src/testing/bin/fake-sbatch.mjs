@@ -9,9 +9,11 @@
 // state after the script ends (TIMEOUT, OUT_OF_MEMORY, PREEMPTED, NODE_FAIL, ...);
 // FAKE_SLURM_NO_ACCOUNTING=1 makes sacct fail as on a cluster without accounting storage;
 // FAKE_SLURM_KILL_WAIT_MS (KillWait between SIGTERM and SIGKILL of a cancelled job, default 500);
-// FAKE_SLURM_TASK_FINAL=<index>:<STATE>[,...] forces that terminal state on that array task of the
-// first array job that reaches it in this state folder (a preempted or failed task, once: its
-// resubmission then runs normally).
+// FAKE_SLURM_TASK_FINAL=<index>:<STATE>[@<ms>][,...] forces that terminal state on that array task of
+// the first array job that runs it in this state folder (a preempted or failed task, once: its
+// resubmission then runs normally); with @<ms> the task is killed <ms> after it starts running, as
+// slurmctld kills a preempted job (SIGCONT + SIGTERM, SIGKILL after KillWait), else the state is
+// recorded when its script ends.
 //
 // Job arrays (sbatch.1 --array): `--array=0-3`, `0,6,16-32`, `0-15:4`, `%N` throttle. The parsable id
 // is the array's base job id A; task i is "A_i" to squeue (%i), sacct (JobID) and scancel, runs with
@@ -149,16 +151,19 @@ function arrayTasks(base) {
   return record?.array ? record.array.map((i) => [`${base}_${i}`, read(`${base}_${i}`)]) : [];
 }
 
-/** A forced terminal state for this array task (FAKE_SLURM_TASK_FINAL), used once per state folder. */
+/** This array task's entry of FAKE_SLURM_TASK_FINAL ({ state, afterMs? }) unless one of its jobs already used it. */
 function forcedTaskState(id) {
   const s = read(id);
   if (s?.index === undefined) return undefined;
-  const entry = (process.env.FAKE_SLURM_TASK_FINAL ?? '').split(',').map((x) => x.split(':')).find(([i]) => Number(i) === s.index);
-  if (!entry) return undefined;
-  const used = join(dir, `forced-${s.index}`);
-  if (existsSync(used)) return undefined;
-  writeFileSync(used, id);
-  return entry[1];
+  const entry = (process.env.FAKE_SLURM_TASK_FINAL ?? '').split(',').map((x) => /^(\d+):([A-Z_]+)(?:@(\d+))?$/.exec(x)).find((m) => m && Number(m[1]) === s.index);
+  if (!entry || existsSync(join(dir, `forced-${s.index}`))) return undefined;
+  return { index: s.index, state: entry[2], afterMs: entry[3] === undefined ? undefined : Number(entry[3]) };
+}
+
+/** Marks a forced state used (once per task index and state folder): the resubmission runs normally. */
+function useForced(forced, id) {
+  writeFileSync(join(dir, `forced-${forced.index}`), id);
+  return forced.state;
 }
 
 async function runJob() {
@@ -176,11 +181,35 @@ async function runJob() {
   }
   const batch = spawn('bash', [script], { cwd: chdir, stdio: 'inherit' });
   update(id, { state: 'RUNNING', batch: batch.pid, begin: Date.now() });
-  batch.on('exit', (code, signal) => {
+  const forcedTask = forcedTaskState(id);
+  let killing;
+  if (forcedTask?.afterMs !== undefined) {
+    // slurm.conf.5 GraceTime (default 0): a job selected for preemption has its tasks sent SIGCONT and
+    // SIGTERM, then, at its new end time (now, with no grace time), SIGCONT, SIGTERM and SIGKILL on the
+    // tasks and the batch script, KillWait apart; the job ends PREEMPTED (or the state asked for).
+    // A task that ends before the kill is not preempted and keeps the forced state for a later job.
+    setTimeout(() => {
+      if (batch.exitCode !== null || batch.signalCode !== null) return;
+      killing = (async () => {
+        const state = useForced(forcedTask, id);
+        const steps = read(id).steps ?? [];
+        for (const sig of ['SIGCONT', 'SIGTERM']) {
+          for (const pid of steps) kill(-pid, sig);
+          kill(batch.pid, sig);
+        }
+        await sleep(Number(process.env.FAKE_SLURM_KILL_WAIT_MS ?? 500));
+        for (const pid of steps) kill(-pid, 'SIGKILL');
+        kill(batch.pid, 'SIGKILL');
+        return state;
+      })();
+    }, forcedTask.afterMs).unref();
+  }
+  batch.on('exit', async (code, signal) => {
+    // the kill sequence ends before the job is recorded as ended (its steps are gone by then)
+    const killedAs = killing && (await killing);
     const now = read(id);
     if (now.state === 'CANCELLED') return process.exit(0);
-    const forced = forcedTaskState(id) ?? process.env.FAKE_SLURM_FINAL;
-    // sacct.1 ExitCode "exit code:signal"
+    const forced = killedAs ?? (forcedTask && forcedTask.afterMs === undefined ? useForced(forcedTask, id) : undefined) ?? process.env.FAKE_SLURM_FINAL;
     write(id, { ...now, state: forced ?? (code === 0 ? 'COMPLETED' : 'FAILED'), exit: `${code ?? 0}:${signal ? 9 : 0}`, end: Date.now(), steps: [] });
     process.exit(0);
   });
