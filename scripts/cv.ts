@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { estimateEffects, loadGold, loadPredictions, scoreChallenge, table1, table2, tableToMarkdown, toRunSummary, writeReport, type CheckpointScore, type FactorialRun, type RunResult } from '@llm-ir/eval';
 import type { PredictedRow } from '@llm-ir/eval';
+import { LlmIrError } from '@llm-ir/core';
 import { writeFileAtomic } from '@llm-ir/core/io';
 import { armFactors, loadArm, runSlurmArray, type ArmConfig } from '@llm-ir/trainer-bridge';
 import { gridArms } from '../apps/cli/src/commands/run.ts';
@@ -166,8 +167,8 @@ async function locally(): Promise<void> {
 
 /**
  * Every run not yet finished as a task of one SLURM array job: task i runs entry i of
- * <out>/slurm/tasks.json (the list of all runs, in a fixed order, so a rerun's indexes name the same
- * runs), and a task that fails or is preempted is resubmitted alone (runSlurmArray).
+ * <out>/slurm/tasks-<fingerprint>.json (the list of all runs, in a fixed order, so a rerun's indexes
+ * name the same runs), and a task that fails or is preempted is resubmitted alone (runSlurmArray).
  */
 async function onSlurm(): Promise<void> {
   const runDir = join(out, 'slurm');
@@ -184,6 +185,7 @@ async function onSlurm(): Promise<void> {
   await writeIfChanged(tasksFile, list);
   const started = performance.now();
   let done = 0;
+  const indexes = all.flatMap((j, i) => (todo.includes(j) ? [i] : []));
   const run = await runSlurmArray(
     {
       runDir,
@@ -193,7 +195,9 @@ async function onSlurm(): Promise<void> {
       slurm: { ...(values.partition ? { partition: values.partition } : {}), ...(values.time ? { time: values.time } : {}), ...(cpusPerTask ? { cpusPerTask } : {}) },
     },
     {
-      indexes: all.flatMap((j, i) => (todo.includes(j) ? [i] : [])),
+      indexes,
+      // a run not finished whose task was saved as succeeded (its folder deleted since) runs again
+      rerun: indexes,
       retries,
       ...(maxRunning ? { maxRunning } : {}),
       fingerprint,
@@ -203,7 +207,12 @@ async function onSlurm(): Promise<void> {
         console.error(`[${done}/${total}] ${label(all[t.index]!)}: ${t.status.state}${t.status.reason ? ` (${t.status.reason})` : ''} [${t.jobs.at(-1)}]${again}`);
       },
     },
-  );
+  ).catch((error: unknown) => {
+    // sbatch refused, or the folder holds another array whose tasks still run: said plainly
+    if (!LlmIrError.isInstance(error)) throw error;
+    console.error(`${error.message}`);
+    process.exit(1);
+  });
   // a task that SLURM saw succeed has a finished run (cv-task.mjs exits as `llm-ir run` did); checked anyway
   const failed = run.tasks.filter((t) => t.status.state !== 'succeeded' || !finished(all[t.index]!.dir));
   if (failed.length) {

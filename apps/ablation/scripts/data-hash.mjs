@@ -3,7 +3,7 @@
 // it, so two clones of the repository (a lab's machines, each with its own checkout and copy of the
 // data) compute the same task hashes and share arm results through a turbo remote cache.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 /**
@@ -19,7 +19,11 @@ export function dataHash({ train, test, trainImages, testImages }) {
   part('test', readFileSync(test));
   for (const [label, dir] of trainImages === testImages ? [['images', trainImages]] : [['train-images', trainImages], ['test-images', testImages]]) {
     // every file below the folder (rows may name images in subfolders), by its relative path
-    const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile()).map((f) => relative(dir, join(f.parentPath ?? f.path, f.name)).split(sep).join('/'));
+    // (a symlink counts by what it points to: a linked image is hashed by its bytes)
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+      .map((f) => join(f.parentPath ?? f.path, f.name))
+      .filter((path) => statSync(path).isFile())
+      .map((path) => relative(dir, path).split(sep).join('/'));
     for (const name of files.sort()) part(`${label}/${name}`, readFileSync(join(dir, name)));
   }
   return h.digest('hex');

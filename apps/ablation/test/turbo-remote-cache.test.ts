@@ -119,7 +119,6 @@ describe('turbo remote cache (self-hosted turborepo-remote-cache on 127.0.0.1)',
     expect(wrong.status).not.toBe(0);
     expect(wrong.stdout + wrong.stderr).toMatch(/LLM_IR_DATA_HASH \(f{64}\) is not the hash of the data/);
     // the package builds may be restored beside it; no arm, grid or report is
-    expect(wrong.stdout + wrong.stderr).toMatch(/@llm-ir\/core:build: cache hit/);
     expect(wrong.stdout + wrong.stderr).not.toMatch(/@llm-ir-app\/ablation:(arm:[^:]+|grid|ablation): cache hit/);
     expect(existsSync(join(b, 'apps', 'ablation', 'results', 'report.html'))).toBe(true);
   }, 900_000);

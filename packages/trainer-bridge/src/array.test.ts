@@ -86,6 +86,10 @@ describe('SLURM array runs (fake SLURM with array jobs)', () => {
     const third = await runSlurmArray(slow, { indexes: [0], pollMs: 100, bin });
     expect(third.tasks[0]!.jobs).toEqual(first.tasks[0]!.jobs);
     expect(third.tasks[0]!.status.state).toBe('succeeded');
+    // a caller that found task 0's outputs gone asks for it again: submitted, though saved as succeeded
+    const again = await runSlurmArray(slow, { indexes: [0], rerun: [0], pollMs: 100, bin });
+    expect(again.tasks[0]!.jobs).toHaveLength(2);
+    expect(again.tasks[0]!.status.state).toBe('succeeded');
   }, 60_000);
 
   it('follows tasks on a cluster without accounting storage (sacct fails) through scontrol', async () => {

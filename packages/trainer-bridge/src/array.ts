@@ -47,6 +47,8 @@ export interface ArrayOptions {
   indexes: readonly number[];
   /** At most this many tasks of one submission run at once (sbatch's `--array=...%N`; a resubmission is a new array with its own limit). */
   maxRunning?: number;
+  /** Indexes to submit again even when saved as succeeded (the caller found their outputs missing); others of `indexes` saved as succeeded are kept. */
+  rerun?: readonly number[];
   /** Resubmissions of a task that did not succeed (failed, preempted, node failure, timeout, out of memory); a cancelled task is not resubmitted. @default 2 */
   retries?: number;
   /** Poll interval. @default 2000 ms */
@@ -125,7 +127,8 @@ function retryable(t: ArrayTask): boolean {
  * those still queued or running, and submits the rest again (failed, cancelled, out of retries), so
  * a killed driver resumes and a rerun finishes what is unfinished. A saved run with another script
  * or fingerprint is replaced once none of its tasks is queued or running. Returns (the tasks of
- * `indexes`) when every one has succeeded or is out of retries.
+ * `indexes`) when every one has succeeded or is out of retries, and saved tasks of other indexes that
+ * were still queued or running have ended.
  *
  * @throws {LlmIrError} `config-invalid` when the run folder holds a run of another script or
  * fingerprint whose tasks are still queued or running.
@@ -143,7 +146,6 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
   await mkdir(runDir, { recursive: true });
   const script = join(runDir, 'array.sbatch');
   const text = sbatchScript({ ...spec, runDir }, { array: options.indexes.join(',') });
-  await writeFileAtomic(script, text);
   // what each task does: the script without its #SBATCH --array line (a rerun may name fewer indexes,
   // those not finished, and still follows the same run) and the caller's fingerprint
   const fingerprint = createHash('sha256').update(sbatchScript({ ...spec, runDir })).update('\0').update(options.fingerprint ?? '').digest('hex');
@@ -161,6 +163,8 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
     }
     if (live.length) throw new LlmIrError({ code: 'config-invalid', message: `${runDir} holds a run of another script or input whose tasks are still queued or running (${live.join(', ')}): wait for them or \`scancel\` them, then run again` });
   }
+  // written once the saved run may be replaced: a driver of that run still following it resubmits this file
+  await writeFileAtomic(script, text);
   const asked = new Set(options.indexes);
   const run: ArrayRun = {
     runDir,
@@ -168,23 +172,18 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
     tasks: options.indexes.map((index) => previous?.tasks.find((t) => t.index === index) ?? { index, jobs: [], status: { state: 'pending' } }),
   };
   // the saved tasks of indexes not asked for now (finished ones a caller no longer names) stay in
-  // array.json as they were, neither followed nor submitted
+  // array.json; those saved as queued or running (they were running when the last driver stopped) are
+  // followed until they end, never submitted again
   const kept = (previous?.tasks ?? []).filter((t) => !asked.has(t.index));
-  // ... but a kept task saved as queued or running (it ended while no driver followed it) is read once,
-  // so that array.json does not go on saying it runs
-  for (const t of kept.filter((x) => isActive(x.status.state) && x.jobs.length)) {
-    const id = t.jobs.at(-1)!;
-    const seen = (await taskStates(id.split('_')[0]!, bin)).get(t.index) ?? (await controllerState(id, bin.scontrol));
-    const mapped = seen && mapSlurmState(seen.state, seen.exit);
-    const code = Number(seen?.exit.split(':')[0] ?? 0);
-    if (seen && mapped) t.status = mapped === 'failed' ? { ...failedStatus(code, undefined), raw: seen.state } : { state: mapped, exitCode: code, raw: seen.state };
-  }
+  // a task saved as succeeded whose outputs the caller found missing (`rerun`) is submitted again
+  const rerun = new Set(options.rerun ?? []);
+  for (const t of run.tasks) if (rerun.has(t.index) && t.status.state === 'succeeded') t.status = { state: 'failed', reason: 'its outputs are missing: submitted again' };
   // retries count from this call: a rerun gives a task that ran out of them, or was cancelled, a new
   // start (1 + retries submissions); a task still queued or running gets `retries` once it ends
   const atEntry = new Map(run.tasks.map((t) => [t.index, t.jobs.length]));
   const fresh = new Set(run.tasks.filter((t) => t.jobs.length === 0 || retryable(t) || t.status.state === 'cancelled').map((t) => t.index));
+  const tell = (t: ArrayTask) => asked.has(t.index) && options.onTask?.(t, run);
   const save = () => writeFileAtomic(stateFile, `${JSON.stringify({ ...run, tasks: [...run.tasks, ...kept].sort((a, b) => a.index - b.index) }, null, 2)}\n`);
-  if (kept.length) await save();
   const retries = options.retries ?? 2;
   const pollMs = options.pollMs ?? 2000;
   // the log of task A_i: the script's %x-%A_%a.out, with the job name the script carries
@@ -210,8 +209,11 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
       }
       await save();
     }
-    const live = run.tasks.filter((t) => isActive(t.status.state));
-    if (live.length === 0) return run;
+    const live = [...run.tasks, ...kept].filter((t) => isActive(t.status.state) && t.jobs.length);
+    if (live.length === 0) {
+      if (kept.length) await save();
+      return run;
+    }
     await sleep(pollMs, options.signal);
     const bases = [...new Set(live.map((t) => t.jobs.at(-1)!.split('_')[0]!))];
     let changed = false;
@@ -222,7 +224,7 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
         if (!seen) {
           t.status = { state: 'failed', reason: `unknown: task ${t.jobs.at(-1)} is neither in squeue, sacct nor scontrol (accounting disabled and purged after MinJobAge?)` };
           changed = true;
-          options.onTask?.(t, run);
+          tell(t);
           continue;
         }
         const mapped = mapSlurmState(seen.state, seen.exit);
@@ -230,7 +232,7 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
         const code = Number(seen.exit.split(':')[0]);
         t.status = mapped === 'failed' ? { ...failedStatus(code, diagnoseLog(await tailFile(logOf(t.jobs.at(-1)!), 200))), raw: seen.state } : { state: mapped, exitCode: code, raw: seen.state };
         changed = true;
-        options.onTask?.(t, run);
+        tell(t);
       }
     }
     if (changed) await save();

@@ -179,7 +179,9 @@ async function runJob() {
       if (read(id).state === 'CANCELLED') process.exit(0);
     }
   }
-  const batch = spawn('bash', [script], { cwd: chdir, stdio: 'inherit' });
+  // the batch script in a process group of its own: a kill of the job reaches it and every child
+  // (slurmstepd kills all the processes of the job's cgroup)
+  const batch = spawn('bash', [script], { cwd: chdir, stdio: 'inherit', detached: true });
   update(id, { state: 'RUNNING', batch: batch.pid, begin: Date.now() });
   const forcedTask = forcedTaskState(id);
   let killing;
@@ -188,21 +190,25 @@ async function runJob() {
     // SIGTERM, then, at its new end time (now, with no grace time), SIGCONT, SIGTERM and SIGKILL on the
     // tasks and the batch script, KillWait apart; the job ends PREEMPTED (or the state asked for).
     // A task that ends before the kill is not preempted and keeps the forced state for a later job.
-    setTimeout(() => {
-      if (batch.exitCode !== null || batch.signalCode !== null) return;
+    // (here the clock starts once the job step runs: on a loaded machine srun may take a while to start it)
+    const ended = () => batch.exitCode !== null || batch.signalCode !== null;
+    (async () => {
+      while (!ended() && !(read(id).steps ?? []).length) await sleep(20);
+      await sleep(forcedTask.afterMs);
+      if (ended()) return;
       killing = (async () => {
         const state = useForced(forcedTask, id);
-        const steps = read(id).steps ?? [];
-        for (const sig of ['SIGCONT', 'SIGTERM']) {
-          for (const pid of steps) kill(-pid, sig);
-          kill(batch.pid, sig);
-        }
+        const signalAll = (sig) => {
+          for (const pid of read(id).steps ?? []) kill(-pid, sig);
+          kill(-batch.pid, sig);
+        };
+        signalAll('SIGCONT');
+        signalAll('SIGTERM');
         await sleep(Number(process.env.FAKE_SLURM_KILL_WAIT_MS ?? 500));
-        for (const pid of steps) kill(-pid, 'SIGKILL');
-        kill(batch.pid, 'SIGKILL');
+        signalAll('SIGKILL');
         return state;
       })();
-    }, forcedTask.afterMs).unref();
+    })();
   }
   batch.on('exit', async (code, signal) => {
     // the kill sequence ends before the job is recorded as ended (its steps are gone by then)
