@@ -4,8 +4,8 @@
 // it exits as `llm-ir run` does (2 for a partial run: rows or images skipped).
 //   node scripts/cv-task.mjs <tasks.json>
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { runFinished } from './cv-finished.mjs';
 
 const [file] = process.argv.slice(2);
 const index = process.env.SLURM_ARRAY_TASK_ID;
@@ -18,9 +18,8 @@ if (!task) {
   console.error(`${file}: no task ${index}`);
   process.exit(2);
 }
-// finished as cv.ts counts it: a summary and a run recorded as succeeded (a partial run is run again)
-const status = existsSync(join(task.dir, 'run.json')) ? JSON.parse(readFileSync(join(task.dir, 'run.json'), 'utf8')).status : undefined;
-if (existsSync(join(task.dir, 'summary.json')) && status === 'succeeded') {
+// finished as cv.ts counts it (a partial run is run again)
+if (runFinished(task.dir)) {
   console.error(`${task.label}: already finished (${task.dir})`);
   process.exit(0);
 }

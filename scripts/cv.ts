@@ -20,7 +20,7 @@
 //   npm run cv -- --data ... --executor slurm [--partition p] [--time 1:00:00] [--cpus-per-task 2] [--max-running N] [--retries 2]
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,8 @@ import { LlmIrError } from '@llm-ir/core';
 import { writeFileAtomic } from '@llm-ir/core/io';
 import { armFactors, loadArm, runSlurmArray, type ArmConfig } from '@llm-ir/trainer-bridge';
 import { gridArms } from '../apps/cli/src/commands/run.ts';
+// finished: `llm-ir run` recorded it as succeeded (a partial run, with rows or images skipped, is not)
+import { runFinished as finished } from './cv-finished.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const { values } = parseArgs({ options: { data: { type: 'string' }, k: { type: 'string', default: '5' }, jobs: { type: 'string', default: '2' }, out: { type: 'string', default: 'runs/cv' }, seed: { type: 'string', default: '0' }, 'no-grid': { type: 'boolean', default: false }, 'no-nested': { type: 'boolean', default: false }, cache: { type: 'string', default: join(root, '.llm-ir-cache') }, arms: { type: 'string' }, executor: { type: 'string', default: 'local' }, partition: { type: 'string' }, time: { type: 'string' }, 'cpus-per-task': { type: 'string' }, 'max-running': { type: 'string' }, retries: { type: 'string', default: '2' } } });
@@ -71,14 +73,16 @@ if (!existsSync(join(folds, `fold-${k - 1}`, 'test.json'))) {
 // 2. arms: the checked-in ones and the grid cells, each distinct configuration once
 const checkedIn = await Promise.all((await readdir(join(root, 'apps', 'ablation', 'arms'))).filter((f) => f.endsWith('.json') && f !== 'arm.schema.json').sort().map((f) => loadArm(join(root, 'apps', 'ablation', 'arms', f))));
 // --arms: only these configurations (checked-in arms or grid cells, by name), as named arms
+const cells = gridArms();
+const byName = new Map([...checkedIn, ...cells].map((a) => [a.name, a]));
 const picked = values.arms?.split(',').map((n) => n.trim()).filter(Boolean);
-const unknown = picked?.filter((n) => ![...checkedIn, ...gridArms()].some((a) => a.name === n)) ?? [];
+const unknown = picked?.filter((n) => !byName.has(n)) ?? [];
 if (unknown.length || picked?.length === 0) {
-  console.error(`--arms: ${unknown.length ? `no arm or grid cell named ${unknown.join(', ')}` : 'no name given'}; arms: ${checkedIn.map((a) => a.name).join(', ')}; grid cells: ${gridArms().map((a) => a.name).join(', ')}`);
+  console.error(`--arms: ${unknown.length ? `no arm or grid cell named ${unknown.join(', ')}` : 'no name given'}; arms: ${checkedIn.map((a) => a.name).join(', ')}; grid cells: ${cells.map((a) => a.name).join(', ')}`);
   process.exit(2);
 }
-const named = picked ? picked.map((n) => [...checkedIn, ...gridArms()].find((a) => a.name === n)!) : checkedIn;
-const grid = values['no-grid'] || picked ? [] : gridArms();
+const named = picked ? picked.map((n) => byName.get(n)!) : checkedIn;
+const grid = values['no-grid'] || picked ? [] : cells;
 const keyOf = (a: ArmConfig) => JSON.stringify({ ocr: a.ocr, augment: a.augment?.factor ?? 1, rag: a.rag ?? null, distill: a.distill ?? null, student: a.student ?? null });
 const configs = new Map<string, { arm: ArmConfig; names: string[] }>();
 for (const a of [...grid, ...named]) {
@@ -129,8 +133,6 @@ const runArgs = (j: (typeof all)[number]) => {
   const fold = j.split ?? join(folds, `fold-${j.fold}`);
   return [bin, 'run', '--arm', j.file, '--train', join(fold, 'train.json'), '--train-images', images, '--test', join(fold, 'test.json'), '--test-images', images, '--out', j.dir, '--seed', seed, '--cache', values.cache!];
 };
-// finished: `llm-ir run` recorded it as succeeded (a partial run, with rows or images skipped, is not)
-const finished = (dir: string) => existsSync(join(dir, 'summary.json')) && existsSync(join(dir, 'run.json')) && (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { status?: string }).status === 'succeeded';
 const todo = all.filter((j) => !finished(j.dir));
 const total = todo.length;
 console.error(`${configs.size} distinct configurations x ${k} folds = ${jobs.length} runs, ${nestedJobs.length} nested inner runs (${all.length - todo.length} already done)`);

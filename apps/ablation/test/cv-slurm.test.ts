@@ -7,11 +7,10 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { installFakeTools } from '@llm-ir/trainer-bridge/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { root } from './workspace-clone.ts';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const MIRE = join(root, '..', 'shared', 'datasets', 'www2025-mire');
 const ARMS = 'baseline,grid-noocr-augment';
 let dir: string;

@@ -1,16 +1,14 @@
 // The ablation pipeline caches per arm: turbo's task hash is its cache key, so an arm whose hash does
-// not change is a cache hit. These tests copy the workspace (sources and configs, not node_modules or
+// not change is a cache hit. These tests copy the workspace (sources and configs, not build outputs or
 // results) to a temporary folder, ask turbo for its plan (`--dry=json`: the hashes it would look up),
 // change one arm's file and ask again.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cloneWorkspace, root } from './workspace-clone.ts';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const skip = new Set(['node_modules', 'dist', '.turbo', 'results', '.llm-ir-cache', 'runs', '.git', 'demo', 'coverage']);
 const dataEnv = { LLM_IR_TRAIN: '/data/train.json', LLM_IR_TRAIN_IMAGES: '/data/images', LLM_IR_TEST: '/data/test.json', LLM_IR_TEST_IMAGES: '/data/images', LLM_IR_SEED: '0', LLM_IR_DATA_HASH: 'abc' };
 let work: string;
 
@@ -34,9 +32,7 @@ const arm = (name: string) => `@llm-ir-app/ablation#arm:${name}`;
 const ARMS = ['baseline', 'ocr-train', 'ocr-train-infer', 'lora-r16-a32-ocr', 'augment', 'rag', 'distill', 'full'];
 
 beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), 'llm-ir-turbo-'));
-  cpSync(root, work, { recursive: true, filter: (src) => !skip.has(basename(src)) });
-  symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'), 'dir');
+  work = cloneWorkspace(mkdtempSync(join(tmpdir(), 'llm-ir-turbo-')));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -4,38 +4,19 @@
 // clone, at another path with an empty local cache, every task is served from it (turbo's run
 // summary says "HIT" from "REMOTE") and nothing is computed: its artifact cache stays empty.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cloneWorkspace, root } from './workspace-clone.ts';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-// what a fresh clone does not have (build outputs, caches, results, the generated demo data)
-const skip = new Set(['node_modules', 'dist', '.turbo', 'results', '.llm-ir-cache', 'runs', '.git', 'demo', 'coverage']);
 const TOKEN = 'lab-token';
 let work: string;
 let server: ChildProcess;
 let api: string;
 
-/**
- * A clone of the workspace at `<work>/<name>`: sources copied; node_modules a folder of links to this
- * checkout's installed packages, but the workspace's own packages link into the clone (as npm ci
- * would lay them out there).
- */
-function clone(name: string): string {
-  const dir = join(work, name);
-  cpSync(root, dir, { recursive: true, filter: (src) => !skip.has(basename(src)) });
-  mkdirSync(join(dir, 'node_modules'));
-  for (const entry of readdirSync(join(root, 'node_modules'))) {
-    // npm links workspaces with relative paths (../../packages/x): copied as links, they point into the clone
-    if (entry === '@llm-ir' || entry === '@llm-ir-app') cpSync(join(root, 'node_modules', entry), join(dir, 'node_modules', entry), { recursive: true, verbatimSymlinks: true });
-    else symlinkSync(join(root, 'node_modules', entry), join(dir, 'node_modules', entry));
-  }
-  // a workspace's own node_modules (versions that differ from the hoisted ones)
-  for (const ws of ['packages', 'apps']) for (const name of readdirSync(join(root, ws))) if (existsSync(join(root, ws, name, 'node_modules'))) symlinkSync(join(root, ws, name, 'node_modules'), join(dir, ws, name, 'node_modules'));
-  return dir;
-}
+/** A clone of the workspace at `<work>/<name>`. */
+const clone = (name: string) => cloneWorkspace(join(work, name));
 
 /** `npm run demo -- --summarize` in a clone, with the remote cache configured by environment. */
 function demo(dir: string): { code: number | null; stdout: string; stderr: string } {

@@ -1,17 +1,15 @@
-import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { cli, MIRE } from './__fixtures__/cli.ts';
+import { cli, MIRE, officialSubset } from './__fixtures__/cli.ts';
 import { describe, expect, it } from 'vitest';
 
 describe('llm-ir augment', () => {
   it('balances labels to the median and writes train.json with lineage and images', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'llm-ir-augcli-'));
-    const rows = JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8')).filter((r: { instruction: string }) => r.instruction.startsWith('Picture')).slice(0, 30);
-    await mkdir(join(dir, 'images'));
-    for (const r of rows) for (const i of r.image) await copyFile(join(MIRE, 'images', i), join(dir, 'images', i));
-    await writeFile(join(dir, 'in.json'), JSON.stringify(rows));
+    let pictures = 0; // the first 30 scene rows
+    const rows = await officialSubset(dir, (r) => r.instruction.startsWith('Picture') && pictures++ < 30, 'in.json');
     const r = await cli('augment', '--in', join(dir, 'in.json'), '--images', join(dir, 'images'), '--out', join(dir, 'out'), '--balance', 'max', '--ops', 'crop,color', '--seed', '5', '--no-cache');
     expect(r.code).toBe(0);
     const out = JSON.parse(await readFile(join(dir, 'out', 'train.json'), 'utf8'));
@@ -25,7 +23,7 @@ describe('llm-ir augment', () => {
     // the lineage the challenge format cannot hold, in the samples file the command names
     expect(r.stdout).toContain(`lineage (each variant's parentId): ${join(dir, 'out', 'train.samples.jsonl')}`);
     const lineage = (await readFile(join(dir, 'out', 'train.samples.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { id: string; parentId?: string });
-    const parents = new Set(rows.map((x: { id: string }) => x.id));
+    const parents = new Set(rows.map((x) => x.id));
     expect(lineage.filter((x) => x.id.includes('#aug')).every((x) => x.parentId !== undefined && parents.has(x.parentId))).toBe(true);
   }, 60_000);
 

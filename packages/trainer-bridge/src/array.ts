@@ -113,6 +113,19 @@ async function controllerState(taskId: string, scontrol: string): Promise<{ stat
   return job && { state: job.state, exit: job.exitCode };
 }
 
+/**
+ * What SLURM says of each task's last job: one `squeue` / `sacct` query per array job, `scontrol` for a
+ * task neither reports; undefined when none knows it.
+ */
+async function currentStates(tasks: readonly ArrayTask[], bin: { squeue: string; sacct: string; scontrol: string }): Promise<Map<ArrayTask, { state: string; exit: string } | undefined>> {
+  const seen = new Map<ArrayTask, { state: string; exit: string } | undefined>();
+  for (const base of new Set(tasks.map((t) => t.jobs.at(-1)!.split('_')[0]!))) {
+    const states = await taskStates(base, bin);
+    for (const t of tasks.filter((x) => x.jobs.at(-1)!.startsWith(`${base}_`))) seen.set(t, states.get(t.index) ?? (await controllerState(t.jobs.at(-1)!, bin.scontrol)));
+  }
+  return seen;
+}
+
 /** A task ended without success that may be submitted again (SPECIAL_EXIT is held in the queue by the site: not resubmitted). */
 function retryable(t: ArrayTask): boolean {
   return !isActive(t.status.state) && t.status.state !== 'succeeded' && t.status.state !== 'cancelled' && !t.status.raw?.startsWith('SPECIAL_EXIT');
@@ -155,12 +168,8 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
   if (saved && !previous) {
     // a run of another script or fingerprint is replaced, but never while its tasks may still run:
     // they would write the same outputs as the new run's
-    const live: string[] = [];
-    for (const t of saved.tasks.filter((x) => isActive(x.status.state) && x.jobs.length)) {
-      const id = t.jobs.at(-1)!;
-      const seen = (await taskStates(id.split('_')[0]!, bin)).get(t.index) ?? (await controllerState(id, bin.scontrol));
-      if (seen && isActive(mapSlurmState(seen.state, seen.exit))) live.push(id);
-    }
+    const states = await currentStates(saved.tasks.filter((t) => isActive(t.status.state) && t.jobs.length), bin);
+    const live = [...states].filter(([, seen]) => seen && isActive(mapSlurmState(seen.state, seen.exit))).map(([t]) => t.jobs.at(-1)!);
     if (live.length) throw new LlmIrError({ code: 'config-invalid', message: `${runDir} holds a run of another script or input whose tasks are still queued or running (${live.join(', ')}): wait for them or \`scancel\` them, then run again` });
   }
   // written once the saved run may be replaced: a driver of that run still following it resubmits this file
@@ -215,25 +224,20 @@ export async function runSlurmArray(spec: JobSpec, options: ArrayOptions): Promi
       return run;
     }
     await sleep(pollMs, options.signal);
-    const bases = [...new Set(live.map((t) => t.jobs.at(-1)!.split('_')[0]!))];
     let changed = false;
-    for (const base of bases) {
-      const states = await taskStates(base, bin);
-      for (const t of live.filter((x) => x.jobs.at(-1)!.startsWith(`${base}_`))) {
-        const seen = states.get(t.index) ?? (await controllerState(t.jobs.at(-1)!, bin.scontrol));
-        if (!seen) {
-          t.status = { state: 'failed', reason: `unknown: task ${t.jobs.at(-1)} is neither in squeue, sacct nor scontrol (accounting disabled and purged after MinJobAge?)` };
-          changed = true;
-          tell(t);
-          continue;
-        }
-        const mapped = mapSlurmState(seen.state, seen.exit);
-        if (mapped === t.status.state) continue;
-        const code = Number(seen.exit.split(':')[0]);
-        t.status = mapped === 'failed' ? { ...failedStatus(code, diagnoseLog(await tailFile(logOf(t.jobs.at(-1)!), 200))), raw: seen.state } : { state: mapped, exitCode: code, raw: seen.state };
+    for (const [t, seen] of await currentStates(live, bin)) {
+      if (!seen) {
+        t.status = { state: 'failed', reason: `unknown: task ${t.jobs.at(-1)} is neither in squeue, sacct nor scontrol (accounting disabled and purged after MinJobAge?)` };
         changed = true;
         tell(t);
+        continue;
       }
+      const mapped = mapSlurmState(seen.state, seen.exit);
+      if (mapped === t.status.state) continue;
+      const code = Number(seen.exit.split(':')[0]);
+      t.status = mapped === 'failed' ? { ...failedStatus(code, diagnoseLog(await tailFile(logOf(t.jobs.at(-1)!), 200))), raw: seen.state } : { state: mapped, exitCode: code, raw: seen.state };
+      changed = true;
+      tell(t);
     }
     if (changed) await save();
   }
