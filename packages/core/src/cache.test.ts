@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,7 +158,10 @@ process.stdout.write(out.toString());
   const ns = needs(NAMESPACES);
   const onHost = (host: string, script: string, args: string[]) => {
     const tsx = new URL('../../../node_modules/.bin/tsx', import.meta.url).pathname;
-    const child = spawn('unshare', ['--uts', '--pid', '--fork', '--mount-proc', 'sh', '-c', `hostname ${host} && exec "$0" "$@"`, tsx, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // each host has its own /tmp (TMPDIR): the hosts' pids coincide, and tsx names its IPC pipe by pid there
+    const tmp = join(script, '..', `tmp-${host}`);
+    mkdirSync(tmp, { recursive: true });
+    const child = spawn('unshare', ['--uts', '--pid', '--fork', '--mount-proc', 'sh', '-c', `hostname ${host} && exec "$0" "$@"`, tsx, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TMPDIR: tmp } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
