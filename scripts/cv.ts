@@ -15,8 +15,10 @@
 // task i), follows it, resubmits a failed, preempted or killed task alone, and pools the report when
 // all are done; a rerun (after the driver was killed) follows the same array. A run counts as finished
 // when its run.json says succeeded (a partial run, rows or images skipped, does not). The nodes must see this
-// checkout, the data, --out and --cache on a shared filesystem.
-//   npm run cv -- --data ../shared/datasets/www2025-mire [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-nested] [--arms a,b]
+// checkout, the data, --out and --cache on a shared filesystem. --rationales <jsonl> gives every run
+// the LLM rationales of its training rows as extra student rows (`llm-ir run --rationales`; finished
+// runs are not redone for it: use a new --out).
+//   npm run cv -- --data ../shared/datasets/www2025-mire [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-nested] [--arms a,b] [--rationales <jsonl>]
 //   npm run cv -- --data ... --executor slurm [--partition p] [--time 1:00:00] [--cpus-per-task 2] [--max-running N] [--retries 2]
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -34,8 +36,8 @@ import { gridArms } from '../apps/cli/src/commands/run.ts';
 import { runFinished as finished } from './cv-finished.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
-const { values } = parseArgs({ options: { data: { type: 'string' }, k: { type: 'string', default: '5' }, jobs: { type: 'string', default: '2' }, out: { type: 'string', default: 'runs/cv' }, seed: { type: 'string', default: '0' }, 'no-grid': { type: 'boolean', default: false }, 'no-nested': { type: 'boolean', default: false }, cache: { type: 'string', default: join(root, '.llm-ir-cache') }, arms: { type: 'string' }, executor: { type: 'string', default: 'local' }, partition: { type: 'string' }, time: { type: 'string' }, 'cpus-per-task': { type: 'string' }, 'max-running': { type: 'string' }, retries: { type: 'string', default: '2' } } });
-const usage = 'usage: npm run cv -- --data <dir with train.json and images/> [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-grid] [--no-nested] [--arms a,b] [--executor local|slurm [--partition p] [--time t] [--cpus-per-task n] [--max-running n] [--retries 2]]';
+const { values } = parseArgs({ options: { data: { type: 'string' }, k: { type: 'string', default: '5' }, jobs: { type: 'string', default: '2' }, out: { type: 'string', default: 'runs/cv' }, seed: { type: 'string', default: '0' }, 'no-grid': { type: 'boolean', default: false }, 'no-nested': { type: 'boolean', default: false }, cache: { type: 'string', default: join(root, '.llm-ir-cache') }, arms: { type: 'string' }, executor: { type: 'string', default: 'local' }, partition: { type: 'string' }, time: { type: 'string' }, 'cpus-per-task': { type: 'string' }, 'max-running': { type: 'string' }, retries: { type: 'string', default: '2' }, rationales: { type: 'string' } } });
+const usage = 'usage: npm run cv -- --data <dir with train.json and images/> [--k 5] [--jobs 2] [--out runs/cv] [--seed 0] [--no-grid] [--no-nested] [--arms a,b] [--rationales <jsonl>] [--executor local|slurm [--partition p] [--time t] [--cpus-per-task n] [--max-running n] [--retries 2]]';
 if (!values.data || !['local', 'slurm'].includes(values.executor!)) {
   console.error(values.data ? `--executor ${values.executor}: expected local or slurm\n${usage}` : usage);
   process.exit(2);
@@ -131,7 +133,7 @@ const all = [...jobs, ...nestedJobs];
 const label = (j: (typeof all)[number]) => `${j.split ? `inner ${j.split.split('folds-')[1]}` : `fold ${j.fold}`} ${j.arm.name}`;
 const runArgs = (j: (typeof all)[number]) => {
   const fold = j.split ?? join(folds, `fold-${j.fold}`);
-  return [bin, 'run', '--arm', j.file, '--train', join(fold, 'train.json'), '--train-images', images, '--test', join(fold, 'test.json'), '--test-images', images, '--out', j.dir, '--seed', seed, '--cache', values.cache!];
+  return [bin, 'run', '--arm', j.file, '--train', join(fold, 'train.json'), '--train-images', images, '--test', join(fold, 'test.json'), '--test-images', images, '--out', j.dir, '--seed', seed, '--cache', values.cache!, ...(values.rationales ? ['--rationales', resolve(values.rationales)] : [])];
 };
 const todo = all.filter((j) => !finished(j.dir));
 const total = todo.length;

@@ -7,15 +7,16 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadSamples, stratifiedKFold, type Task } from '@llm-ir/core';
+import { importRationales } from '@llm-ir/augmentation';
 import { textFields } from '@llm-ir/distill/model';
 import { scoreChallenge } from '@llm-ir/eval';
 
-const { values } = parseArgs({ options: { rows: { type: 'string' }, task: { type: 'string' }, k: { type: 'string', default: '5' }, inner: { type: 'string', default: '4' }, seed: { type: 'string', default: '0' }, python: { type: 'string', default: '/usr/bin/python3' }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string' }, task: { type: 'string' }, k: { type: 'string', default: '5' }, inner: { type: 'string', default: '4' }, seed: { type: 'string', default: '0' }, python: { type: 'string', default: '/usr/bin/python3' }, out: { type: 'string' }, rationales: { type: 'string' }, ngrams: { type: 'string', default: '1-3' } } });
 if (!values.rows || (values.task !== 'scene' && values.task !== 'intent')) {
-  console.error('usage: npx tsx scripts/sklearn-baselines.ts --rows <samples.jsonl> --task scene|intent [--k 5] [--inner 4] [--seed 0] [--python /usr/bin/python3] [--out <json>]');
+  console.error('usage: npx tsx scripts/sklearn-baselines.ts --rows <samples.jsonl> --task scene|intent [--k 5] [--inner 4] [--seed 0] [--python /usr/bin/python3] [--rationales <jsonl>] [--ngrams 1-1,1-3] [--out <json>]');
   process.exit(2);
 }
 const task: Task = values.task;
@@ -26,10 +27,27 @@ const folds = stratifiedKFold(rows, { k: Number(values.k), seed });
 // (image-only) customer turn (scene rows have no agent turns); intent the customer's turns, their last turn and the agent's turns at half weight
 const blocks = task === 'scene' ? ['ocr', 'user'] : ['user', 'lastUser', 'agent'];
 const weights = task === 'intent' ? { agent: 0.5 } : {};
+const ngrams = values.ngrams!.split(',').map((r) => r.split('-').map(Number));
+if (ngrams.some((n) => n.length !== 2 || !n.every((x) => Number.isInteger(x) && x >= 1) || n[0]! > n[1]!)) {
+  console.error(`--ngrams ${values.ngrams}: expected ranges such as 1-1,1-3`);
+  process.exit(2);
+}
 const dir = mkdtempSync(join(tmpdir(), 'llm-ir-sklearn-'));
 try {
   const input = join(dir, 'rows.json');
-  writeFileSync(input, JSON.stringify({ task, blocks, weights, rows: rows.map((r, i) => ({ fields: textFields(r), label: r.label, fold: folds[i] })) }));
+  // the rows' rationales (--rationales) as auxiliary training rows beside their source row (`aux`)
+  const aux = values.rationales ? (await importRationales(rows, values.rationales)).samples : [];
+  const index = new Map(rows.map((r, i) => [r.id, i]));
+  writeFileSync(
+    input,
+    JSON.stringify({
+      task,
+      blocks,
+      weights,
+      ngrams,
+      rows: [...rows.map((r, i) => ({ fields: textFields(r), label: r.label, fold: folds[i] })), ...aux.map((a) => ({ fields: textFields(a), label: a.label, fold: folds[index.get(a.parentId!)!], aux: index.get(a.parentId!) }))],
+    }),
+  );
   const script = new URL('./sklearn-baselines.py', import.meta.url).pathname;
   const raw = JSON.parse(execFileSync(values.python!, [script, input, values.inner!, String(seed)], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] }).toString()) as { sklearn: string; models: Record<string, { predictions: string[]; chosen: unknown[]; seconds: number }> };
   const gold = rows.map((r) => ({ id: r.id, task, label: r.label! }));
@@ -39,7 +57,7 @@ try {
       return [name, { weightedF1: s.weightedF1, ci95: s.ci95, chosen: m.chosen, seconds: m.seconds }];
     }),
   );
-  const result = { task, rows: rows.length, k: Number(values.k), innerK: Number(values.inner), seed, sklearn: raw.sklearn, blocks, weights, date: new Date().toISOString(), models };
+  const result = { task, rows: rows.length, k: Number(values.k), innerK: Number(values.inner), seed, sklearn: raw.sklearn, blocks, weights, ngrams, ...(values.rationales ? { rationales: { file: basename(values.rationales), rows: aux.length } } : {}), date: new Date().toISOString(), models };
   const json = JSON.stringify(result, null, 2);
   if (values.out) writeFileSync(values.out, `${json}\n`);
   else console.log(json);

@@ -10,9 +10,10 @@
 // block weights key by key), written in full so a change of the student's defaults does not change
 // what a candidate means. Ties go to the candidate listed first.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadSamples, stratifiedKFold, type Sample, type Task } from '@llm-ir/core';
-import { ecommerceLexicon } from '@llm-ir/augmentation';
+import { ecommerceLexicon, importRationales } from '@llm-ir/augmentation';
 import { createStudent, type StudentTaskOptions } from '@llm-ir/distill';
 import { scoreChallenge } from '@llm-ir/eval';
 import type { Prediction } from '@llm-ir/core';
@@ -27,30 +28,41 @@ const { values } = parseArgs({
     inner: { type: 'string', default: '4' },
     seed: { type: 'string', default: '0' },
     lexicon: { type: 'boolean', default: true },
+    rationales: { type: 'string' },
     out: { type: 'string' },
   },
 });
 if (!values.rows || (values.task !== 'scene' && values.task !== 'intent')) {
-  console.error('usage: npx tsx scripts/student-nested-cv.ts --rows <samples.jsonl> --task scene|intent [--images <dir>] [--grid <json>] [--k 5] [--inner 4] [--seed 0] [--no-lexicon] [--out <json>]');
+  console.error('usage: npx tsx scripts/student-nested-cv.ts --rows <samples.jsonl> --task scene|intent [--images <dir>] [--grid <json>] [--k 5] [--inner 4] [--seed 0] [--no-lexicon] [--rationales <jsonl>] [--out <json>]');
   process.exit(2);
 }
 const task: Task = values.task;
 const k = Number(values.k);
 const innerK = Number(values.inner);
 const seed = Number(values.seed);
-type Settings = Required<Pick<StudentTaskOptions, 'C'>> & { features: NonNullable<StudentTaskOptions['features']> };
+// `rationales: true`: the training rows' LLM rationales (`--rationales`, importRationales) are
+// trained on as extra rows; only rows of the training side of a split bring theirs
+type Settings = Required<Pick<StudentTaskOptions, 'C'>> & { features: NonNullable<StudentTaskOptions['features']>; rationales?: boolean };
 const grid = JSON.parse(readFileSync(values.grid!, 'utf8')) as Record<Task, { base: Settings; candidates: Record<string, Partial<Settings>> }>;
 const merge = (base: Settings, change: Partial<Settings>): Settings => ({
   C: change.C ?? base.C,
+  ...((change.rationales ?? base.rationales) ? { rationales: true } : {}),
   features: { ...base.features, ...change.features, families: { ...base.features.families, ...change.features?.families }, blockWeights: { ...base.features.blockWeights, ...change.features?.blockWeights } },
 });
 const candidates = Object.entries(grid[task].candidates).map(([name, change]) => ({ name, settings: merge(grid[task].base, change) }));
 const rows = (await loadSamples(values.rows)).samples.filter((s) => s.task === task && s.label !== undefined);
+const rationales = values.rationales ? await importRationales(rows, values.rationales) : undefined;
+if (candidates.some((c) => c.settings.rationales) && !rationales) {
+  console.error('a candidate trains on rationales: pass --rationales <jsonl>');
+  process.exit(2);
+}
 const shared = { ...(values.images ? { imagesDir: values.images } : {}), ...(values.lexicon ? { lexicon: ecommerceLexicon() } : {}) };
 
 async function fitPredict(settings: Settings, train: readonly Sample[], test: readonly Sample[]): Promise<Prediction[]> {
-  const student = createStudent({ features: shared, tasks: { [task]: settings } });
-  await student.fit(train);
+  const { rationales: withRationales, ...model } = settings;
+  const student = createStudent({ features: shared, tasks: { [task]: model } });
+  const ids = new Set(train.map((r) => r.id));
+  await student.fit(withRationales ? [...train, ...rationales!.samples.filter((r) => ids.has(r.parentId!))] : train);
   return student.predictProba(test);
 }
 const gold = (rs: readonly Sample[]) => rs.map((r) => ({ id: r.id, task: r.task, label: r.label! }));
@@ -102,6 +114,7 @@ const result = {
   innerK,
   seed,
   lexicon: values.lexicon,
+  ...(values.rationales ? { rationales: { file: basename(values.rationales), rows: rationales!.samples.length } } : {}),
   date: new Date().toISOString(),
   seconds: Math.round((performance.now() - t0) / 1000),
   candidates: Object.fromEntries(candidates.map((c) => [c.name, c.settings])),

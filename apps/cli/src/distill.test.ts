@@ -39,4 +39,25 @@ describe('llm-ir distill', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/unknown teacher/);
   }, 180_000);
+
+  it('trains on the rationales of the --train rows with --rationales, and reports lines it cannot use by file and line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-distillrat-'));
+    const rows = JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8')).filter((r: { instruction: string }) => !r.instruction.startsWith('Picture')).slice(0, 40) as Array<{ id: string; output: string }>;
+    await writeFile(join(dir, 'train.json'), JSON.stringify(rows));
+    const file = join(dir, 'rationales.jsonl');
+    // the official rationales of these rows, one line for a row of another split, and one whose label is not the row's
+    const official = (await readFile(join(MIRE, 'rationales.gpt-4o.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { id: string; label: string; reason: string });
+    const ours = official.filter((r) => rows.some((x) => x.id === r.id)).map((r, i) => (i === 0 ? { ...r, reason: `${r.reason}彁` } : r));
+    await writeFile(file, [...ours, official.find((r) => !rows.some((x) => x.id === r.id))!, { ...ours[1]!, id: rows.find((x) => !ours.some((o) => o.id === x.id))?.id ?? ours[1]!.id, label: '不是标签' }].map((l) => JSON.stringify(l)).join('\n'));
+    const model = join(dir, 'student.json');
+    const r = await cli('distill', 'train', '--train', join(dir, 'train.json'), '--rationales', file, '--out', model);
+    expect(r.stderr).toMatch(new RegExp(`rationales: ${ours.length} training row\\(s\\) from .*; 1 line\\(s\\) of other rows ignored; 1 line\\(s\\) unusable`));
+    expect(r.stderr).toMatch(new RegExp(`rationales\\.jsonl.*row ${ours.length + 1}.*rationale not used: rationale label "不是标签"`));
+    expect(r.code).toBe(2);
+    const intent = JSON.parse(await readFile(model, 'utf8')).tasks.intent.featurizer.vocabs.user.terms as string[];
+    expect(intent).toContain('彁');
+    const plain = await cli('distill', 'train', '--train', join(dir, 'train.json'), '--out', join(dir, 'plain.json'));
+    expect(plain.code).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'plain.json'), 'utf8')).tasks.intent.featurizer.vocabs.user.terms).not.toContain('彁');
+  }, 60_000);
 });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { LlmIrError, loadSamples, writePredictionsJsonl, writeSubmissionCsv, type Prediction, type ProgressCallback, type Sample, type StageContext } from '@llm-ir/core';
 import { writeFileAtomic } from '@llm-ir/core/io';
 import { createRunRecord, openArtifactCache, type RunRecord } from '@llm-ir/core/run';
-import { augmentStage, ecommerceLexicon } from '@llm-ir/augmentation';
+import { augmentStage, ecommerceLexicon, importRationales } from '@llm-ir/augmentation';
 import { blendPredictions, distillStudentStage, parseStudent, trainStudentStage, type StudentStageOptions } from '@llm-ir/distill';
 import { scoreStage, type ChallengeScore, type RunSummary } from '@llm-ir/eval';
 import { applyOcr, ocrSplits } from '@llm-ir/ocr';
@@ -35,6 +35,11 @@ export interface RunArmOptions {
   log?: (line: string) => void;
   /** Replace a run of another configuration in `out` (without it, such a folder is refused). */
   force?: boolean;
+  /**
+   * LLM rationales JSONL (`{id, label, reason}`): those of the training rows become extra rows of the
+   * student ({@link armRationales}), used by the tasks whose student setting `rationales` is on.
+   */
+  rationales?: string;
   /** Cancels the run (Ctrl-C, SIGTERM): `run.json` then says `cancelled`. */
   signal?: AbortSignal;
 }
@@ -188,12 +193,27 @@ function studentOptionsOf(ctx: StageContext, arm: ArmConfig, imagesDir: string |
 /**
  * The training half of the CPU pipeline, the one `llm-ir train --backend cpu` runs and `llm-ir run
  * --backend cpu` starts with: the arm's text augmentation of the (OCR-attached) training rows, then
- * the student (cached). Returns the training rows used and the student's saved text.
+ * the student (cached), which also gets `rationales` (extra rows, {@link armRationales}; not
+ * augmented, not returned). Returns the training rows used and the student's saved text.
  */
-export async function trainArmStudent(ctx: StageContext, arm: ArmConfig, train: Sample[], imagesDir: string): Promise<{ rows: Sample[]; text: string }> {
+export async function trainArmStudent(ctx: StageContext, arm: ArmConfig, train: Sample[], options: { imagesDir: string; rationales?: readonly Sample[] }): Promise<{ rows: Sample[]; text: string }> {
+  const { imagesDir, rationales = [] } = options;
   const rows = await augmentStage(ctx, train, { factor: arm.augment?.factor ?? 1, imagesDir });
-  const { text } = await trainStudentStage(ctx, rows, studentOptionsOf(ctx, arm, imagesDir));
+  const { text } = await trainStudentStage(ctx, [...rows, ...rationales], studentOptionsOf(ctx, arm, imagesDir));
   return { rows, text };
+}
+
+/**
+ * The LLM rationales of the training rows (`importRationales`) as extra student rows (`--rationales`
+ * of `llm-ir run`, `train --backend cpu` and `distill train`). Lines for rows outside `train` (another
+ * split's) are counted in the log; each unusable line is reported to `ctx.onError` as an
+ * `invalid-row` error naming the file and line, and the rest are used.
+ */
+export async function armRationales(ctx: Pick<StageContext, 'onError' | 'log'>, train: readonly Sample[], file: string): Promise<Sample[]> {
+  const r = await importRationales(train, file);
+  for (const k of r.skipped) await ctx.onError?.(new LlmIrError({ code: 'invalid-row', message: `rationale not used: ${k.reason}`, file, row: k.row, ...(k.id ? { id: k.id } : {}) }));
+  ctx.log?.(`rationales: ${r.samples.length} training row(s) from ${file}${r.unmatched ? `; ${r.unmatched} line(s) of other rows ignored` : ''}${r.skipped.length ? `; ${r.skipped.length} line(s) unusable (see errors)` : ''}`);
+  return r.samples;
 }
 
 /** Wall-clock seconds of one stage of a run (`run.json`'s `stages`, and the table `llm-ir run` prints). */
@@ -244,7 +264,7 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
   const run = await openRun(out, {
     config: { ...options, onProgress: undefined, log: undefined, signal: undefined, force: undefined },
     resolvedConfig: { arm, seed: options.seed ?? 0, trainImages: resolve(options.trainImages), testImages: resolve(options.testImages) },
-    inputs: { train: options.train, test: options.test },
+    inputs: { train: options.train, test: options.test, ...(options.rationales ? { rationales: options.rationales } : {}) },
     ...(options.force ? { force: true } : {}),
   });
   const ctx = runContext(run, options);
@@ -253,8 +273,9 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
   return withRun({ run, ctx, signal: options.signal, notes: () => ({ stages: clock.stages }) }, async () => {
     const splits = await time('load', () => loadRunSplits(options.train, options.test, run));
     const { train, test } = await time('ocr', () => armOcr(ctx, arm, { rows: splits.train, imagesDir: options.trainImages }, { rows: splits.test, imagesDir: options.testImages }));
+    const rationales = options.rationales ? await time('rationales', () => armRationales(ctx, train, options.rationales!)) : [];
     const first = await time('student', async () => {
-      const trained = await trainArmStudent(ctx, arm, train, options.trainImages);
+      const trained = await trainArmStudent(ctx, arm, train, { imagesDir: options.trainImages, rationales });
       await writeFileAtomic(join(out, 'student.json'), trained.text);
       return trained;
     });
@@ -271,7 +292,7 @@ export async function runArm(options: RunArmOptions): Promise<{ predictions: Pre
         // the teacher (the first student + kNN) labels the unlabelled test rows; a second student learns from them
         const teacher = await withKnn(studentPredictions, distill.knnWeight);
         const bothDirs = options.testImages === options.trainImages ? [options.trainImages] : [options.trainImages, options.testImages];
-        const second = await distillStudentStage(ctx, { labelled: first.rows, unlabelled: test, teacher }, { ...studentOptionsOf(ctx, arm, bothDirs), alpha: distill.alpha, temperature: distill.temperature });
+        const second = await distillStudentStage(ctx, { labelled: [...first.rows, ...rationales], unlabelled: test, teacher }, { ...studentOptionsOf(ctx, arm, bothDirs), alpha: distill.alpha, temperature: distill.temperature });
         await writeFileAtomic(join(out, 'student-distilled.json'), second.text);
         const distilled = await forTest(second.text).predictProba(test);
         return arm.rag ? withKnn(distilled, arm.rag.weight) : distilled;

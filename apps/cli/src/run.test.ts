@@ -97,12 +97,14 @@ describe('llm-ir run', () => {
     await writeFile(join(dir, 'test.json'), JSON.stringify([...scene.slice(30, 40), ...intent.slice(60, 80)]));
     // OCR for scene rows at training, text augmentation: the stages both commands share
     await writeFile(join(dir, 'arm.json'), JSON.stringify({ name: 'shared', ocr: { train: true, infer: false, tasks: ['scene'] }, augment: { factor: 2 } }));
-    const arm = ['--arm', join(dir, 'arm.json'), '--train', join(dir, 'train.json')];
+    // and the rationales of the training rows (the file holds all 716: the others are counted, not used)
+    const arm = ['--arm', join(dir, 'arm.json'), '--train', join(dir, 'train.json'), '--rationales', join(MIRE, 'rationales.gpt-4o.jsonl')];
     // separate caches: each command trains its own student
     const t = await cli('train', '--backend', 'cpu', ...arm, '--images', IMAGES, '--out', join(dir, 'trained'), '--cache', join(dir, 'cache-t'));
     expect(t.code, t.stderr).toBe(0);
     const r = await cli('run', ...arm, '--train-images', IMAGES, '--test', join(dir, 'test.json'), '--test-images', IMAGES, '--out', join(dir, 'run'), '--cache', join(dir, 'cache-r'));
     expect(r.code, r.stderr).toBe(0);
+    for (const out of [t.stderr, r.stderr]) expect(out).toMatch(/rationales: \d{2} training row\(s\) from .*; 6\d\d line\(s\) of other rows ignored/);
     const trained = await readFile(join(dir, 'trained', 'student.json'), 'utf8');
     expect(trained).toBe(await readFile(join(dir, 'run', 'student.json'), 'utf8'));
     // the augmented rows (lineage on disk) and OCR reached the student: more scene vocabulary than rows alone give

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, writeFile, copyFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile, copyFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { loadSamples, type Sample } from '@llm-ir/core';
 import { lineageRoots } from '@llm-ir/core/challenge';
 import { createRng, openArtifactCache } from '@llm-ir/core/run';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { augmentDataset, importParaphrases, lineageFile, planTargets } from './dataset.ts';
+import { augmentDataset, importParaphrases, importRationales, lineageFile, planTargets } from './dataset.ts';
 import { augmentImage, IMAGE_OPS } from './image-ops.ts';
 import { contactSheet } from './preview.ts';
 
@@ -152,15 +152,78 @@ describe('augmentDataset', () => {
 });
 
 describe('LLM paraphrases', () => {
-  it('imports the gpt-3.5 paraphrases as rows with lineage, same label and images', async () => {
-    const r = await importParaphrases(official, join(MIRE, 'paraphrases.gpt-3.5.jsonl'));
-    expect(r.samples.length).toBeGreaterThan(500);
-    for (const s of r.samples.slice(0, 50)) {
-      const parent = official.find((o) => o.id === s.parentId)!;
-      expect(s.label).toBe(parent.label);
-      expect(s.turns.flatMap((t) => t.images.map((i) => i.path))).toEqual(parent.turns.flatMap((t) => t.images.map((i) => i.path)));
-      expect(s.id).toMatch(/#para\d$/);
+  it('skips the gpt-3.5 "paraphrases", which repeat their source rows, and imports real rewrites with lineage, label and images', async () => {
+    const file = join(MIRE, 'paraphrases.gpt-3.5.jsonl');
+    const r = await importParaphrases(official, file);
+    // every line of the shared file is its source dialogue verbatim: importing them would only
+    // count 214 rows four times over
+    expect(r.samples).toEqual([]);
+    expect(r.skipped).toHaveLength(642);
+    expect(new Set(r.skipped.map((k) => k.reason))).toEqual(new Set(['identical to the source row']));
+    // the same lines with the customer's question rewritten are imported
+    const lines = (await readFile(file, 'utf8')).trim().split('\n').slice(0, 6).map((l) => JSON.parse(l) as { id: string; instruction: string; output: string });
+    const rewritten = lines.map((l, k) => (k % 2 === 0 ? { ...l, instruction: l.instruction.replace(/(用户: (?!<)[^\n]*)/, '$1（换个说法）') } : l));
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-para-'));
+    try {
+      await writeFile(join(dir, 'p.jsonl'), rewritten.map((l) => JSON.stringify(l)).join('\n'));
+      const p = await importParaphrases(official, join(dir, 'p.jsonl'));
+      expect(p.samples).toHaveLength(3);
+      expect(p.skipped.map((k) => k.row)).toEqual([1, 3, 5]);
+      for (const s of p.samples) {
+        const parent = official.find((o) => o.id === s.parentId)!;
+        expect(s.label).toBe(parent.label);
+        expect(s.turns.flatMap((t) => t.images.map((i) => i.path))).toEqual(parent.turns.flatMap((t) => t.images.map((i) => i.path)));
+        expect(s.turns.map((t) => t.text).join('\n')).toContain('（换个说法）');
+        expect(s.id).toMatch(/#para[0-2]$/);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
-    expect(r.samples.length + r.skipped.length).toBe(642);
+  });
+});
+
+describe('LLM rationales', () => {
+  it('imports the gpt-4o rationales as one auxiliary customer turn per labelled row, with lineage, and skips what does not fit', async () => {
+    const file = join(MIRE, 'rationales.gpt-4o.jsonl');
+    const r = await importRationales(official, file);
+    expect(r.skipped).toEqual([]);
+    expect(r.unmatched).toBe(0);
+    expect(r.samples).toHaveLength(716);
+    const byId = new Map(official.map((s) => [s.id, s]));
+    for (const s of r.samples) {
+      const parent = byId.get(s.parentId!)!;
+      expect(s.id).toBe(`${parent.id}#rationale`);
+      expect([s.task, s.label]).toEqual([parent.task, parent.label]);
+      expect(s.turns).toHaveLength(1);
+      expect(s.turns[0]!.role).toBe('user');
+      expect(s.turns[0]!.images).toEqual([]);
+      expect(s.meta).toEqual({ augmentation: { source: 'llm-rationale' } });
+    }
+    expect(r.samples.filter((s) => s.task === 'intent')).toHaveLength(214);
+    // only rows the caller passes bring theirs (a training fold), and bad lines are skipped with a reason
+    const train = official.filter((_, i) => i % 2 === 0);
+    const trainIds = new Set(train.map((s) => s.id));
+    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { id: string; label: string; reason: string });
+    const known = lines.find((l) => trainIds.has(l.id))!;
+    const other = official.find((s) => s.task === byId.get(known.id)!.task && s.label !== known.label)!.label;
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-rat-'));
+    try {
+      await writeFile(
+        join(dir, 'r.jsonl'),
+        [JSON.stringify(known), JSON.stringify({ ...known, reason: 'again' }), JSON.stringify({ ...known, label: other }), JSON.stringify({ ...known, reason: ' ' }), '{not json', JSON.stringify({ id: 'nope', label: known.label, reason: 'x' }), ...official.filter((_, i) => i % 2 === 1).slice(0, 2).map((s) => JSON.stringify({ id: s.id, label: s.label, reason: 'held out' }))].join('\n'),
+      );
+      const sub = await importRationales(train, join(dir, 'r.jsonl'));
+      expect(sub.samples.map((s) => s.parentId)).toEqual([known.id]);
+      expect(sub.skipped.map((k) => [k.row, k.reason])).toEqual([
+        [1, 'a second rationale for this row'],
+        [2, expect.stringMatching(/^rationale label/)],
+        [3, 'empty reason'],
+        [4, expect.any(String)],
+      ]);
+      // the unknown id and the two rows of the other half
+      expect(sub.unmatched).toBe(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -292,8 +292,8 @@ export async function augmentStage(ctx: StageContext, rows: readonly Sample[], o
  * Reads LLM paraphrases (JSONL of `{id, instruction, output}`, several lines per id, like
  * `paraphrases.gpt-3.5.jsonl`) and makes them rows of the dataset: each paraphrase becomes a row
  * `<id>#para<k>` with `parentId` = the source row, the source row's images (the `<image>` count
- * must match) and label. Paraphrases whose id is unknown or whose placeholders do not match are
- * skipped with a reason.
+ * must match) and label. Paraphrases whose id is unknown, whose placeholders do not match or whose
+ * dialogue is the source's own (same roles and texts) are skipped with a reason.
  */
 export async function importParaphrases(samples: readonly Sample[], path: string): Promise<{ samples: Sample[]; skipped: Array<{ row: number; id: string; reason: string }> }> {
   const byId = new Map(samples.map((s) => [s.id, s]));
@@ -317,6 +317,12 @@ export async function importParaphrases(samples: readonly Sample[], path: string
       const images = parent.turns.flatMap((t) => t.images.map((i) => i.path));
       const s = parseChallengeRow({ id: `${id}#para${k}`, instruction, input: '', output: output ?? parent.label ?? '', image: images }, { file: path, row: r.row });
       if (s.label !== parent.label) throw new LlmIrError({ code: 'unknown-label', message: `paraphrase label ${JSON.stringify(s.label)} differs from the row's ${JSON.stringify(parent.label)}` });
+      // a "paraphrase" that repeats its source (all 642 lines of paraphrases.gpt-3.5.jsonl do) would
+      // only weigh that row two to four times over
+      if (sameDialogue(s, parent)) {
+        skipped.push({ row: r.row, id: id!, reason: 'identical to the source row' });
+        continue;
+      }
       out.push({ ...s, parentId: parent.id, meta: { ...s.meta, augmentation: { source: 'llm-paraphrase' } } });
     } catch (error) {
       if (!LlmIrError.isInstance(error)) throw error;
@@ -324,4 +330,63 @@ export async function importParaphrases(samples: readonly Sample[], path: string
     }
   }
   return { samples: out, skipped };
+}
+
+/** Same turns (roles and texts, white space at the ends ignored) as another row. */
+function sameDialogue(a: Pick<Sample, 'turns'>, b: Pick<Sample, 'turns'>): boolean {
+  return a.turns.length === b.turns.length && a.turns.every((t, i) => t.role === b.turns[i]!.role && t.text.trim() === b.turns[i]!.text.trim());
+}
+
+/**
+ * Reads LLM rationales (JSONL of `{id, label, reason}`, like `rationales.gpt-4o.jsonl`: a reason
+ * written for a row given its gold label) and makes each an auxiliary training row `<id>#rationale`:
+ * same task, label, prompt frame and `parentId` = the source row, one customer turn holding the
+ * reason and no images (`meta.augmentation.source` = `llm-rationale`). The reason names the cues of
+ * the label in the words of the task, so a text model can learn from it as from one more example;
+ * it needs the gold label, so only training rows may have one, and a lineage-aware split keeps it on
+ * its source row's side. Lines of rows not among `samples` (or without a gold label there: another
+ * split's rows) are counted in `unmatched`; lines whose label is not the row's, whose reason is empty,
+ * that repeat a row or are not JSON are skipped with a reason.
+ *
+ * @example
+ * ```ts
+ * const { samples: extra, skipped } = await importRationales(train, 'rationales.gpt-4o.jsonl');
+ * await student.fit([...train, ...extra]);
+ * ```
+ */
+export async function importRationales(samples: readonly Sample[], path: string): Promise<{ samples: Sample[]; skipped: Array<{ row: number; id: string; reason: string }>; unmatched: number }> {
+  const byId = new Map(samples.filter((s) => s.label !== undefined).map((s) => [s.id, s]));
+  const done = new Set<string>();
+  const out: Sample[] = [];
+  const skipped: Array<{ row: number; id: string; reason: string }> = [];
+  let unmatched = 0;
+  for await (const r of readJsonl<{ id?: unknown; label?: unknown; reason?: unknown }>(path)) {
+    if (!r.ok) {
+      skipped.push({ row: r.row, id: '', reason: r.error.reason });
+      continue;
+    }
+    const id = typeof r.value.id === 'string' ? r.value.id : '';
+    const parent = byId.get(id);
+    const reason = typeof r.value.reason === 'string' ? r.value.reason.trim() : '';
+    if (!parent) {
+      unmatched++;
+      continue;
+    }
+    const why = r.value.label !== parent.label ? `rationale label ${JSON.stringify(r.value.label)} differs from the row's ${JSON.stringify(parent.label)}` : !reason ? 'empty reason' : done.has(id) ? 'a second rationale for this row' : undefined;
+    if (why) {
+      skipped.push({ row: r.row, id, reason: why });
+      continue;
+    }
+    done.add(id);
+    out.push({
+      id: `${id}#rationale`,
+      task: parent.task,
+      turns: [{ role: 'user', text: reason, images: [] }],
+      label: parent.label!,
+      parentId: parent.id,
+      ...(parent.prompt ? { prompt: parent.prompt } : {}),
+      meta: { augmentation: { source: 'llm-rationale' } },
+    });
+  }
+  return { samples: out, skipped, unmatched };
 }

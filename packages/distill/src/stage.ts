@@ -1,13 +1,16 @@
 import { LlmIrError, type Prediction, type Sample, type StageContext } from '@llm-ir/core';
 import { checkImage, hashValue, sha256File } from '@llm-ir/core/io';
-import { createStudent, parseStudent, type Student, type StudentOptions } from './student.ts';
+import { createStudent, parseStudent, STUDENT_TASK_DEFAULTS, type Student, type StudentOptions } from './student.ts';
 import { ensembleTeacher, type Teacher } from './teachers.ts';
 
 /** Bump when the student's features or training change, so cached students are not reused. */
 // student-4: the intent model's default inputs (last customer turn, agent turns at 0.5, no OCR or jieba words)
 // student-5: per-task defaults chosen by nested CV (scene C 3, intent without lexicon shares), L-BFGS
 // at most 100 iterations, feature-major weights during the fit
-const STUDENT_CACHE_VERSION = 'student-5';
+// student-6: intent on character unigrams, min_df 1, C 3, rationale rows. The per-task defaults are
+// part of the key as well, so a change of them cannot serve a student trained under the old ones (a
+// cached student-5 baseline did, in the first CV after that change)
+const STUDENT_CACHE_VERSION = 'student-6';
 
 /** Options of {@link trainStudentStage}: the student's, plus teacher probabilities. */
 export interface StudentStageOptions extends StudentOptions {
@@ -55,7 +58,7 @@ export async function trainStudentStage(ctx: StageContext, rows: readonly Sample
   const key = {
     stage: 'student',
     version: STUDENT_CACHE_VERSION,
-    options: { settings: { seed: ctx.seed, ...settings }, features: families, lexicon: lexicon ? hashValue(lexicon.groups) : null },
+    options: { settings: { seed: ctx.seed, ...settings }, features: families, lexicon: lexicon ? hashValue(lexicon.groups) : null, defaults: STUDENT_TASK_DEFAULTS },
     inputs: [hashValue(rows), soft ? hashValue([...soft].sort((a, b) => (a[0] < b[0] ? -1 : 1))) : 'no-soft', dirs.length ? await hashImages(rows, dirs) : 'no-images'],
   };
   // images the student could not read are part of its result: a student from the cache tells of them

@@ -1,8 +1,9 @@
-import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelSetOf, loadSamples, stratifiedKFold, type Sample } from '@llm-ir/core';
+import { importRationales } from '@llm-ir/augmentation';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fitFeaturizer, loadFeaturizer, type FeatureOptions } from './features.ts';
 import { createStudent, loadStudent, STUDENT_TASK_DEFAULTS, validationSplit } from './student.ts';
@@ -141,7 +142,7 @@ describe('student hygiene (issue 14, point 5)', () => {
     const told = createStudent({ maxIter: 20, features: { families: { ocrChars: true, words: true, lastUserChars: false } } });
     await told.fit(withOcr);
     expect(vocabsOf(told)).toEqual(['user', 'agent', 'ocr', 'words']);
-    expect((JSON.parse(told.serialize()).tasks.intent.featurizer as { vocabs: { ocr: { terms: string[] } } }).vocabs.ocr.terms).toContain('退货');
+    expect((JSON.parse(told.serialize()).tasks.intent.featurizer as { vocabs: { ocr: { terms: string[] } } }).vocabs.ocr.terms).toEqual(expect.arrayContaining(['退', '货']));
     // a block weight is that block's share of the row's norm
     const rows = intent.slice(0, 40);
     const plain = await fitFeaturizer(rows, { families: { words: false, layout: false, ocrChars: false } });
@@ -168,8 +169,8 @@ describe('student hygiene (issue 14, point 5)', () => {
     // scene: the shared settings only
     expect(scene.options.minDf).toBe(3);
     expect(scene.options.families).toMatchObject({ words: true, ocrChars: true, lastUserChars: false });
-    // minDf 1 keeps n-grams seen once, minDf 3 drops them: more intent terms than with the default
-    const plain = createStudent({ maxIter: 5 });
+    // minDf 1 keeps characters seen once, minDf 3 drops them
+    const plain = createStudent({ maxIter: 5, tasks: { intent: { features: { minDf: 3 } } } });
     await plain.fit(rows);
     expect(intent.vocabs['user']!.terms.length).toBeGreaterThan(stateOf(plain, 'intent').vocabs['user']!.terms.length);
     expect(STUDENT_TASK_DEFAULTS.intent.features.families).toMatchObject({ ocrChars: false, lastUserChars: true });
@@ -177,5 +178,30 @@ describe('student hygiene (issue 14, point 5)', () => {
     const unset = createStudent({ maxIter: 5, features: { families: { image: undefined, ocrChars: undefined }, blockWeights: { agent: undefined } } as unknown as FeatureOptions });
     await unset.fit(rows);
     expect(stateOf(unset, 'intent').options).toMatchObject({ families: { image: false, ocrChars: false }, blockWeights: { agent: 0.5 } });
+  }, 60_000);
+
+  it('trains intent, not scene, on the rows\' LLM rationales by default; either task can be switched', async () => {
+    const rows = samples.filter((s) => s.task === 'intent').slice(0, 60).concat(samples.filter((s) => s.task === 'scene').slice(0, 60));
+    const dir = await mkdtemp(join(tmpdir(), 'llm-ir-rationales-'));
+    // a rationale for every row, holding a character no official row has
+    await writeFile(join(dir, 'r.jsonl'), rows.map((r) => JSON.stringify({ id: r.id, label: r.label, reason: `因为用户问到了彁${r.label}` })).join('\n'));
+    const { samples: extra } = await importRationales(rows, join(dir, 'r.jsonl'));
+    expect(extra).toHaveLength(120);
+    const terms = (student: ReturnType<typeof createStudent>, task: string) => (JSON.parse(student.serialize()).tasks[task].featurizer as { vocabs: { user: { terms: string[] } } }).vocabs.user.terms;
+    const student = createStudent({ maxIter: 5 });
+    await student.fit([...rows, ...extra]);
+    expect(STUDENT_TASK_DEFAULTS.intent.rationales).toBe(true);
+    expect(terms(student, 'intent')).toContain('彁');
+    expect(terms(student, 'scene')).not.toContain('彁');
+    const switched = createStudent({ maxIter: 5, tasks: { intent: { rationales: false }, scene: { rationales: true } } });
+    await switched.fit([...rows, ...extra]);
+    expect(terms(switched, 'intent')).not.toContain('彁');
+    expect(terms(switched, 'scene')).toContain('彁');
+    // without rationale rows, the default student is the same as one told to leave them out
+    const none = createStudent({ maxIter: 5 });
+    await none.fit(rows);
+    const off = createStudent({ maxIter: 5, tasks: { intent: { rationales: false } } });
+    await off.fit([...rows, ...extra]);
+    expect(JSON.parse(off.serialize()).tasks).toEqual(JSON.parse(none.serialize()).tasks);
   }, 60_000);
 });

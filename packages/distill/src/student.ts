@@ -40,34 +40,46 @@ export interface StudentTaskOptions {
   features?: Omit<FeatureOptions, 'imagesDir' | 'lexicon' | 'onImageError'>;
   /** Inverse L2 strength of this task's model. */
   C?: number;
+  /**
+   * Train on the auxiliary rationale rows among the training rows (`meta.augmentation.source` =
+   * `llm-rationale`, from @llm-ir/augmentation's `importRationales`); when off they are left out.
+   */
+  rationales?: boolean;
 }
+
+/** Whether a row is an LLM rationale made a training row (`importRationales`). */
+const isRationale = (s: Sample): boolean => (s.meta?.['augmentation'] as { source?: unknown } | undefined)?.source === 'llm-rationale';
 
 /**
  * The student's settings per task when nothing else is asked for: the configuration nested
  * cross-validation selects on the 799 official rows (`scripts/student-nested-cv.ts`; BENCHMARKS.md,
  * "The traditional baseline under nested CV"). Intent is read from the customer's question: their
- * last turn as its own block, the agent's turns at half weight, no dialogue-image OCR, layout, image
- * statistics, jieba words or lexicon shares; scene reads every block (lexicon shares when a lexicon is
- * given) with C = 3.
+ * last turn as its own block, the agent's turns at half weight, character unigrams kept from one
+ * occurrence (on ~190 training rows longer n-grams are mostly seen once and overfit), C = 3, no
+ * dialogue-image OCR, layout, image statistics, jieba words or lexicon shares, and the training rows'
+ * LLM rationales as extra rows when given; scene reads every block (character 1-3-grams, lexicon
+ * shares when a lexicon is given) with C = 3 and no rationales (they lowered it).
  */
 export const STUDENT_TASK_DEFAULTS: Readonly<Record<Task, Readonly<Required<StudentTaskOptions>>>> = {
-  scene: { C: 3, features: {} },
-  intent: { C: 10, features: { families: { image: false, ocrChars: false, layout: false, words: false, lexicon: false, lastUserChars: true }, blockWeights: { agent: 0.5 } } },
+  scene: { C: 3, features: {}, rationales: false },
+  intent: { C: 3, features: { families: { image: false, ocrChars: false, layout: false, words: false, lexicon: false, lastUserChars: true }, blockWeights: { agent: 0.5 }, ngramRange: [1, 1], minDf: 1 }, rationales: true },
 };
 
 /** The feature settings and C of one task: task options over shared options over the task's defaults. */
-function taskSettings(options: StudentOptions, task: Task): { C: number; features: FeatureOptions } {
+function taskSettings(options: StudentOptions, task: Task): { C: number; features: FeatureOptions; rationales: boolean } {
   const layers = [STUDENT_TASK_DEFAULTS[task], { ...(options.C !== undefined ? { C: options.C } : {}), features: options.features ?? {} }, options.tasks?.[task] ?? {}];
   let C = 10;
+  let rationales = false;
   let features: FeatureOptions = {};
   for (const l of layers) {
     if (l.C !== undefined) C = l.C;
+    if ('rationales' in l && l.rationales !== undefined) rationales = l.rationales;
     const f = l.features ?? {};
     // a key set to undefined is not set (as `??=` treated it), in families and block weights too
     const set = <T extends object>(o: T | undefined) => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as T;
     features = { ...features, ...set(f), families: { ...features.families, ...set(f.families) }, blockWeights: { ...features.blockWeights, ...set(f.blockWeights) } };
   }
-  return { C, features };
+  return { C, features, rationales };
 }
 
 interface TaskModel {
@@ -101,10 +113,11 @@ function b64f64(s: string): Float64Array {
 }
 
 /**
- * The CPU student of the LLM-IR pipeline: per task, character 1-3-gram TF-IDF blocks (scene: the
- * customer turns, the agent turns and the OCR text, kept separate, with jieba word uni/bigrams, OCR
- * layout and image statistics; intent: all customer turns, their last turn, and the agent turns at
- * half weight), optional lexicon features, fed to multinomial logistic regression with L2, class
+ * The CPU student of the LLM-IR pipeline: per task, character n-gram TF-IDF blocks (scene: 1-3-grams
+ * of the customer turns, the agent turns and the OCR text, kept separate, with jieba word uni/bigrams,
+ * OCR layout and image statistics; intent: character unigrams of all customer turns, their last turn,
+ * and the agent turns at half weight, plus LLM rationale rows when the training rows bring them),
+ * optional lexicon features, fed to multinomial logistic regression with L2, class
  * weights and L-BFGS; trained on gold labels, teacher soft labels (distillation loss
  * alpha CE + (1 - alpha) T^2 KL) or both. Implements `Classifier`.
  *
@@ -121,9 +134,9 @@ export function createStudent(options: StudentOptions = {}, loaded?: Partial<Rec
 
   async function trainTask(task: Task, rows: readonly Sample[], soft: ReadonlyMap<string, Record<string, number>>, fit: FitOptions) {
     const labels = [...labelSetOf(task).names];
-    const use = rows.filter((s) => (s.label !== undefined && labels.includes(s.label)) || soft.has(s.id));
-    if (use.length === 0) return;
     const settings = taskSettings(options, task);
+    const use = rows.filter((s) => ((s.label !== undefined && labels.includes(s.label)) || soft.has(s.id)) && (settings.rationales || !isRationale(s)));
+    if (use.length === 0) return;
     const featurizer = await fitFeaturizer(use, settings.features);
     const x = await featurizer.transform(use);
     const gold = Int32Array.from(use, (s) => (s.label !== undefined ? labels.indexOf(s.label) : -1));

@@ -6,6 +6,7 @@ import { readJsonl, writeFileAtomic, writeJsonl } from '@llm-ir/core/io';
 import { ecommerceLexicon } from '@llm-ir/augmentation';
 import { createStudent, ensembleTeacher, fileTeacher, loadStudent, openaiTeacher, pseudoLabel, type Teacher } from '@llm-ir/distill';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
+import { armRationales } from '../pipeline.ts';
 import { terminalProgress } from '../progress-bar.ts';
 import { intFlag, numberFlag } from '../flags.ts';
 
@@ -86,8 +87,13 @@ export function distillCommand(io: CliIo): Command {
     .option('--temperature <t>', 'distillation temperature', numberFlag('--temperature', { above: 0 }), '2')
     .option('--c <c>', 'inverse L2 strength for both tasks (default: each task\'s own, chosen by nested CV)', numberFlag('--c', { above: 0 }))
     .option('--no-lexicon', 'without the e-commerce lexicon features')
-    .action(async (flags: { train: string; images?: string; soft?: string; out: string; alpha: string; temperature: string; c?: string; lexicon: boolean }) => {
+    .option('--rationales <file>', 'LLM rationales JSONL ({id, label, reason}, e.g. rationales.gpt-4o.jsonl): those of --train rows become extra training rows (used by the tasks whose student setting `rationales` is on: intent by default)')
+    .action(async (flags: { train: string; images?: string; soft?: string; out: string; alpha: string; temperature: string; c?: string; lexicon: boolean; rationales?: string }) => {
       const { samples, errors } = await loadOrReport(flags.train, io, { labels: true });
+      let badRationales = 0;
+      const rationales = flags.rationales
+        ? await armRationales({ log: (l) => io.stderr(`${l}\n`), onError: (e) => { badRationales++; io.stderr(`${e.message} [${e.code}]\n`); } }, samples, flags.rationales)
+        : [];
       const soft = new Map<string, Record<string, number>>();
       let badImages = 0;
       const onImageError = (e: LlmIrError) => {
@@ -102,12 +108,12 @@ export function distillCommand(io: CliIo): Command {
         ...(flags.c !== undefined ? { C: Number(flags.c) } : {}),
       });
       const t0 = performance.now();
-      await student.fitWithSoft(samples, soft, { onProgress: terminalProgress({ enabled: io.progress }) });
+      await student.fitWithSoft([...samples, ...rationales], soft, { onProgress: terminalProgress({ enabled: io.progress }) });
       await student.save(flags.out);
       const d = student.describe();
       io.stdout(`student trained in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${Object.entries(d).map(([t, v]) => `${t} ${v.features} features, ${v.iterations} iterations`).join('; ')} -> ${flags.out}\n`);
-      if (errors.length || badImages) {
-        io.stderr(`${errors.length} bad row(s) skipped, ${badImages} image(s) unreadable\n`);
+      if (errors.length || badImages || badRationales) {
+        io.stderr(`${errors.length} bad row(s) skipped, ${badImages} image(s) unreadable${badRationales ? `, ${badRationales} rationale line(s) unusable` : ''}\n`);
         throw new CliExit(EXIT.partial);
       }
     });

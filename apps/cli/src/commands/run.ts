@@ -54,7 +54,9 @@ export function runCommand(io: CliIo): Command {
     .option('--seed <seed>', 'seed', intFlag('--seed', { min: 0 }), '0')
     .option('--cache <dir>', 'artifact cache', '.llm-ir-cache')
     .option('--force', 'replace a run of another configuration in --out (a rerun of the same configuration resumes without it)', false)
-    .action(async (flags: { force: boolean; arm: string[]; grid: boolean; train: string; trainImages: string; test: string; testImages: string; out: string; seed: string; cache: string; backend: 'cpu' | 'llamafactory' | 'swift'; executor: string; host?: string; remoteDir?: string; partition?: string; gpus?: string; nodes?: string; time?: string; endpoint?: string; model?: string; port: string }) => {
+    .option('--rationales <file>', 'CPU backend: LLM rationales JSONL ({id, label, reason}, e.g. rationales.gpt-4o.jsonl); those of the training rows become extra student rows (intent by default)')
+    .action(async (flags: { force: boolean; arm: string[]; grid: boolean; train: string; trainImages: string; test: string; testImages: string; out: string; seed: string; cache: string; backend: 'cpu' | 'llamafactory' | 'swift'; executor: string; host?: string; remoteDir?: string; partition?: string; gpus?: string; nodes?: string; time?: string; endpoint?: string; model?: string; port: string; rationales?: string }) => {
+      if (flags.rationales && flags.backend !== 'cpu') throw new LlmIrError({ code: 'config-invalid', message: '--rationales feeds the CPU student (--backend cpu); the GPU backends do not take it' });
       if (flags.grid && flags.backend !== 'cpu') throw new LlmIrError({ code: 'config-invalid', message: '--grid runs on --backend cpu (its switches are the CPU pipeline\'s); run the paper\'s arms on GPUs with --arm' });
       const arms = flags.grid ? gridArms() : await Promise.all(flags.arm.map((a) => cliArm(a)));
       const single = arms.length === 1 && !flags.grid;
@@ -63,7 +65,7 @@ export function runCommand(io: CliIo): Command {
       for (const arm of arms) {
         const out = single ? resolve(flags.out) : join(resolve(flags.out), arm.name.replace(/^\+/, 'plus-'));
         const t0 = performance.now();
-        const common = { arm, train: flags.train, trainImages: flags.trainImages, test: flags.test, testImages: flags.testImages, out, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l: string) => io.stderr(`${l}\n`), force: flags.force, ...(io.signal ? { signal: io.signal } : {}) };
+        const common = { arm, train: flags.train, trainImages: flags.trainImages, test: flags.test, testImages: flags.testImages, out, seed: Number(flags.seed), cacheDir: flags.cache, onProgress: terminalProgress({ enabled: io.progress }), log: (l: string) => io.stderr(`${l}\n`), force: flags.force, ...(flags.rationales ? { rationales: flags.rationales } : {}), ...(io.signal ? { signal: io.signal } : {}) };
         const r = flags.backend === 'cpu'
           ? await runArm(common)
           : await runGpuArm({

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { LlmIrError, writePredictionsJsonl, writeSubmissionCsv } from '@llm-ir/core';
 import { writeFileAtomic } from '@llm-ir/core/io';
 import { executorForHandle, loadHandle, localExecutor, parseArm, predictWithEndpoint, prepareTraining, runTraining, slurmExecutor, sshExecutor, type Executor } from '@llm-ir/trainer-bridge';
-import { armOcr, checkRunInputs, cliArm, loadRunSplits, openRun, runContext, trainArmStudent, withRun } from '../pipeline.ts';
+import { armOcr, armRationales, checkRunInputs, cliArm, loadRunSplits, openRun, runContext, trainArmStudent, withRun } from '../pipeline.ts';
 import { gpuArmOf, gpuTrainingRows } from '../gpu-pipeline.ts';
 import { CliExit, EXIT, loadOrReport, type CliIo } from '../context.ts';
 import { terminalProgress } from '../progress-bar.ts';
@@ -74,7 +74,9 @@ export function trainCommands(io: CliIo): Command[] {
     .option('--cache <dir>', 'artifact cache (OCR, students)', '.llm-ir-cache')
     .option('--seed <seed>', 'seed of the augmentation, the CPU student and the GPU trainer (overrides the arm\'s train.seed, as `llm-ir run --seed` does)', intFlag('--seed', { min: 0 }), '0')
     .option('--force', 'replace a run of another configuration in --out (a rerun of the same one resumes without it)', false)
-    .action(async (flags: ExecutorFlags & { backend: 'llamafactory' | 'swift' | 'cpu'; arm: string; train: string; images: string; out: string; dryRun: boolean; cache: string; seed: string; force: boolean }) => {
+    .option('--rationales <file>', '--backend cpu: LLM rationales JSONL ({id, label, reason}); those of the training rows become extra student rows (intent by default), as in `llm-ir run`')
+    .action(async (flags: ExecutorFlags & { backend: 'llamafactory' | 'swift' | 'cpu'; arm: string; train: string; images: string; out: string; dryRun: boolean; cache: string; seed: string; force: boolean; rationales?: string }) => {
+      if (flags.rationales && flags.backend !== 'cpu') throw new LlmIrError({ code: 'config-invalid', message: '--rationales feeds the CPU student (--backend cpu); the GPU backends do not take it' });
       const read = await cliArm(flags.arm);
       // the GPU backends refuse arms with CPU-only stages (rag, distill), as `llm-ir run` does
       const arm = flags.backend === 'cpu' ? parseArm({ ...read, train: { ...read.train, ...gpuCountOf(flags) } }, `arm ${read.name}`) : gpuArmOf(read, { ...gpuCountOf(flags), seed: Number(flags.seed) });
@@ -83,7 +85,7 @@ export function trainCommands(io: CliIo): Command[] {
       const run = await openRun(runDir, {
         config: { ...flags },
         resolvedConfig: { arm, backend: flags.backend, executor: flags.executor, images: resolve(flags.images), seed: Number(flags.seed) },
-        inputs: { train: flags.train },
+        inputs: { train: flags.train, ...(flags.rationales ? { rationales: flags.rationales } : {}) },
         ...(flags.force ? { force: true } : {}),
         // a GPU run folder holds the training a rerun re-attaches to or resumes: only the rows written again are removed
         outputs: ['student.json', 'augment'],
@@ -95,7 +97,8 @@ export function trainCommands(io: CliIo): Command[] {
         if (flags.backend === 'cpu') {
           // the training half of `llm-ir run --backend cpu`, so both train the same student
           if (arm.rag || arm.distill) io.stderr(`${arm.name}: ${[arm.rag ? 'retrieval' : '', arm.distill ? 'self-distillation' : ''].filter(Boolean).join(' and ')} need the test rows: \`llm-ir run\` applies them; this trains the arm's first student\n`);
-          const { text } = await trainArmStudent(ctx, arm, withOcr, flags.images);
+          const rationales = flags.rationales ? await armRationales(ctx, withOcr, flags.rationales) : [];
+          const { text } = await trainArmStudent(ctx, arm, withOcr, { imagesDir: flags.images, rationales });
           const modelPath = join(runDir, 'student.json');
           await writeFileAtomic(modelPath, text);
           io.stdout(`${arm.name}: CPU student trained -> ${modelPath}\n`);
