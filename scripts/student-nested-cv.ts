@@ -60,7 +60,8 @@ const shared = { ...(values.images ? { imagesDir: values.images } : {}), ...(val
 
 async function fitPredict(settings: Settings, train: readonly Sample[], test: readonly Sample[]): Promise<Prediction[]> {
   const { rationales: withRationales, ...model } = settings;
-  const student = createStudent({ features: shared, tasks: { [task]: model } });
+  // said explicitly: a task's default (intent on, scene off) must not decide over the candidate
+  const student = createStudent({ features: shared, tasks: { [task]: { ...model, rationales: withRationales === true } } });
   const ids = new Set(train.map((r) => r.id));
   await student.fit(withRationales ? [...train, ...rationales!.samples.filter((r) => ids.has(r.parentId!))] : train);
   return student.predictProba(test);

@@ -40,7 +40,7 @@ describe('llm-ir distill', () => {
     expect(bad.stderr).toMatch(/unknown teacher/);
   }, 180_000);
 
-  it('trains on the rationales of the --train rows with --rationales, and reports lines it cannot use by file and line', async () => {
+  it('trains on the rationales of the --train rows with --rationales, and reports lines it cannot use by file and (zero-based) row', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'llm-ir-distillrat-'));
     const rows = JSON.parse(await readFile(join(MIRE, 'train.json'), 'utf8')).filter((r: { instruction: string }) => !r.instruction.startsWith('Picture')).slice(0, 40) as Array<{ id: string; output: string }>;
     await writeFile(join(dir, 'train.json'), JSON.stringify(rows));

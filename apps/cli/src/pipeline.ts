@@ -207,7 +207,7 @@ export async function trainArmStudent(ctx: StageContext, arm: ArmConfig, train: 
  * The LLM rationales of the training rows (`importRationales`) as extra student rows (`--rationales`
  * of `llm-ir run`, `train --backend cpu` and `distill train`). Lines for rows outside `train` (another
  * split's) are counted in the log; each unusable line is reported to `ctx.onError` as an
- * `invalid-row` error naming the file and line, and the rest are used.
+ * `invalid-row` error naming the file and the (zero-based) row, and the rest are used.
  */
 export async function armRationales(ctx: Pick<StageContext, 'onError' | 'log'>, train: readonly Sample[], file: string): Promise<Sample[]> {
   const r = await importRationales(train, file);
