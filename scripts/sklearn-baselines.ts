@@ -45,7 +45,10 @@ try {
       blocks,
       weights,
       ngrams,
-      rows: [...rows.map((r, i) => ({ fields: textFields(r), label: r.label, fold: folds[i] })), ...aux.map((a) => ({ fields: textFields(a), label: a.label, fold: folds[index.get(a.parentId!)!], aux: index.get(a.parentId!) }))],
+      rows: [...rows.map((r, i) => ({ fields: textFields(r), label: r.label, fold: folds[i] })), ...aux.map((a) => {
+        const source = index.get(a.parentId!)!;
+        return { fields: textFields(a), label: a.label, fold: folds[source], aux: source };
+      })],
     }),
   );
   const script = new URL('./sklearn-baselines.py', import.meta.url).pathname;

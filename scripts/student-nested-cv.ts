@@ -59,11 +59,11 @@ if (candidates.some((c) => c.settings.rationales) && !rationales) {
 const shared = { ...(values.images ? { imagesDir: values.images } : {}), ...(values.lexicon ? { lexicon: ecommerceLexicon() } : {}) };
 
 async function fitPredict(settings: Settings, train: readonly Sample[], test: readonly Sample[]): Promise<Prediction[]> {
-  const { rationales: withRationales, ...model } = settings;
-  // said explicitly: a task's default (intent on, scene off) must not decide over the candidate
-  const student = createStudent({ features: shared, tasks: { [task]: { ...model, rationales: withRationales === true } } });
+  // the training side's rationale rows always go in; the student's own `rationales` setting, said
+  // explicitly so a task's default (intent on, scene off) cannot decide over the candidate, keeps or drops them
+  const student = createStudent({ features: shared, tasks: { [task]: { ...settings, rationales: settings.rationales === true } } });
   const ids = new Set(train.map((r) => r.id));
-  await student.fit(withRationales ? [...train, ...rationales!.samples.filter((r) => ids.has(r.parentId!))] : train);
+  await student.fit([...train, ...(rationales?.samples.filter((r) => ids.has(r.parentId!)) ?? [])]);
   return student.predictProba(test);
 }
 const gold = (rs: readonly Sample[]) => rs.map((r) => ({ id: r.id, task: r.task, label: r.label! }));
